@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from gennation.platform.database import utcnow
+
+
+class Role(StrEnum):
+    learner = "learner"
+    teacher = "teacher"
+    civil_servant = "civil_servant"
+    organiser = "organiser"
+    admin = "admin"
+
+
+# Roles a person may choose for themselves; organisers and admins are appointed.
+SELF_SERVICE_ROLES = (Role.learner, Role.teacher, Role.civil_servant)
+
+
+class Category(StrEnum):
+    school_student = "school_student"
+    tvet_student = "tvet_student"
+    university_student = "university_student"
+    adult = "adult"
+    civil_servant = "civil_servant"
+
+
+# The 17 regions and the 3 cities of republican significance.
+REGIONS = (
+    "astana", "almaty_city", "shymkent",
+    "abai", "akmola", "aktobe", "almaty_region", "atyrau", "east_kazakhstan", "jambyl",
+    "jetisu", "karaganda", "kostanay", "kyzylorda", "mangystau", "north_kazakhstan",
+    "pavlodar", "turkistan", "ulytau", "west_kazakhstan",
+)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=40, unique=True, index=True)
+    password_hash: str
+    display_name: str = Field(max_length=80)
+    role: Role = Role.learner
+    region: str = Field(max_length=40)
+    category: Category
+    school_grade: int | None = None
+    institution_id: int | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
+    language: str = Field(default="kk", max_length=2)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins, counted per username and per address to slow down guessing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=40, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,188 @@
+"""Register, sign in and out, profile, data export and account deletion (pages and JSON API)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from gennation.courses import service as courses
+from gennation.frontend.rendering import render
+from gennation.platform.accounts import service
+from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category
+from gennation.platform.accounts.schemas import LoginIn, ProfileOut, RegistrationIn, TokenOut
+from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
+from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser
+from gennation.platform.i18n import content_language, gettext
+from gennation.platform.institutions.models import Institution
+from gennation.platform.security import issue_token, verify_password
+from sqlmodel import select
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(lang: str, target: str | None) -> str:
+    """Only local paths, so a crafted link cannot send people elsewhere after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return f"/{lang}/courses"
+
+
+def _form_choices(session, lang: str) -> dict:
+    return {
+        "regions": [(code, gettext(lang, REGION_NAMES[code])) for code in REGIONS],
+        "categories": [(c.value, gettext(lang, CATEGORY_NAMES[c.value])) for c in Category],
+        "roles": [(r.value, gettext(lang, ROLE_NAMES[r.value])) for r in SELF_SERVICE_ROLES],
+        "institutions": [(i.id, i.name) for i in session.exec(select(Institution).order_by(Institution.name))],
+    }
+
+
+def _sign_in(request: Request, user_id: int) -> None:
+    request.session["uid"] = user_id
+
+
+# ---------------------------------------------------------------- pages
+
+@pages.get("/{lang}/register")
+def register_page(request: Request, lang: PageLang, session: DbSession):
+    form = {"language": lang, "role": "learner"}
+    return render(request, "accounts/register.html", {"form": form, "errors": {}, **_form_choices(session, lang)}, lang=lang)
+
+
+@pages.post("/{lang}/register", dependencies=[Csrf])
+async def register_submit(request: Request, lang: PageLang, session: DbSession):
+    raw = await request.form()
+    form = {key: str(raw.get(key, "")) for key in RegistrationIn.model_fields}
+    form["language"] = form["language"] or lang
+    form["role"] = form["role"] or "learner"
+    try:
+        user = service.register(session, RegistrationIn(**form))
+    except service.RegistrationError as error:
+        form.pop("password", None)  # never echo a password back into the page
+        errors = {field: gettext(lang, message) for field, message in error.errors.items()}
+        return render(request, "accounts/register.html",
+                      {"form": form, "errors": errors, **_form_choices(session, lang)},
+                      lang=lang, status_code=422)
+    _sign_in(request, user.id)
+    return RedirectResponse(f"/{user.language}/courses", status_code=303)
+
+
+@pages.get("/{lang}/login")
+def login_page(request: Request, lang: PageLang, next: str | None = None):
+    return render(request, "accounts/login.html", {"username": "", "error": None, "next": next or ""}, lang=lang)
+
+
+@pages.post("/{lang}/login", dependencies=[Csrf])
+def login_submit(request: Request, lang: PageLang, session: DbSession,
+                 username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                 next: Annotated[str, Form()] = ""):
+    settings = request.app.state.settings
+    try:
+        user = service.authenticate(session, username, password, _client_address(request),
+                                    settings.login_attempts_per_15min)
+    except service.TooManyAttempts:
+        error, status = gettext(lang, "Too many sign-in attempts. Please wait 15 minutes and try again."), 429
+    except service.InvalidCredentials:
+        error, status = gettext(lang, "Wrong username or password."), 401
+    else:
+        _sign_in(request, user.id)
+        return RedirectResponse(_safe_next(lang, next), status_code=303)
+    return render(request, "accounts/login.html", {"username": username, "error": error, "next": next},
+                  lang=lang, status_code=status)
+
+
+@pages.post("/{lang}/logout", dependencies=[Csrf])
+def logout(request: Request, lang: PageLang):
+    request.session.clear()
+    return RedirectResponse(f"/{lang}/", status_code=303)
+
+
+def _account_context(session, user, lang: str, error: str | None = None) -> dict:
+    return {
+        "courses": [c for c in courses.catalogue(session, user, content_language(lang)) if c.percent is not None],
+        "region_name": REGION_NAMES.get(user.region, user.region),
+        "category_name": CATEGORY_NAMES.get(user.category.value, ""),
+        "role_name": ROLE_NAMES.get(user.role.value, ""),
+        "institution": session.get(Institution, user.institution_id) if user.institution_id else None,
+        "error": error,
+    }
+
+
+@pages.get("/{lang}/account")
+def account_page(request: Request, lang: PageLang, session: DbSession, user: PageUser):
+    return render(request, "accounts/account.html", _account_context(session, user, lang), lang=lang)
+
+
+def _export(session, user) -> dict:
+    return {"profile": service.profile_data(user), **courses.personal_data(session, user)}
+
+
+def _export_response(data: dict) -> JSONResponse:
+    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="generative-nation-my-data.json"'})
+
+
+@pages.get("/{lang}/account/export")
+def account_export(lang: PageLang, session: DbSession, user: PageUser):
+    return _export_response(_export(session, user))
+
+
+@pages.post("/{lang}/account/delete", dependencies=[Csrf])
+def account_delete(request: Request, lang: PageLang, session: DbSession, user: PageUser,
+                   password: Annotated[str, Form()] = ""):
+    if not verify_password(user.password_hash, password):
+        error = gettext(lang, "The password is not correct, so the account was not deleted.")
+        return render(request, "accounts/account.html", _account_context(session, user, lang, error),
+                      lang=lang, status_code=400)
+    service.delete_account(session, user)
+    request.session.clear()
+    return render(request, "frontend/error.html", {
+        "title": gettext(lang, "Your account has been deleted"),
+        "message": gettext(lang, "We have deleted your account and everything we kept about you."),
+    }, lang=lang)
+
+
+# ---------------------------------------------------------------- JSON API
+
+@api.post("/auth/register", response_model=TokenOut, status_code=201)
+def api_register(request: Request, data: RegistrationIn, session: DbSession, lang: ApiLang):
+    try:
+        user = service.register(session, data)
+    except service.RegistrationError as error:
+        detail = [{"loc": ["body", field], "msg": gettext(lang, message), "type": "value_error"}
+                  for field, message in error.errors.items()]
+        raise HTTPException(status_code=422, detail=detail) from None
+    return TokenOut(access_token=issue_token(request.app.state.settings.secret_key, user.id))
+
+
+@api.post("/auth/login", response_model=TokenOut)
+def api_login(request: Request, data: LoginIn, session: DbSession, lang: ApiLang):
+    settings = request.app.state.settings
+    try:
+        user = service.authenticate(session, data.username, data.password, _client_address(request),
+                                    settings.login_attempts_per_15min)
+    except service.TooManyAttempts:
+        raise HTTPException(429, gettext(lang, "Too many sign-in attempts. Please wait 15 minutes and try again.")) from None
+    except service.InvalidCredentials:
+        raise HTTPException(401, gettext(lang, "Wrong username or password.")) from None
+    return TokenOut(access_token=issue_token(settings.secret_key, user.id))
+
+
+@api.get("/me", response_model=ProfileOut)
+def api_me(user: ApiUser):
+    return user
+
+
+@api.get("/me/export")
+def api_export(session: DbSession, user: ApiUser):
+    return _export_response(_export(session, user))
+
+
+@api.delete("/me", status_code=204)
+def api_delete(session: DbSession, user: ApiUser):
+    service.delete_account(session, user)
+    return Response(status_code=204)

@@ -1,0 +1,116 @@
+"""The `gennation` command: serve, migrate, validate and load courses, manage people."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gennation.platform.settings import ConfigurationError, get_settings
+
+app = typer.Typer(help="Generative Nation platform commands.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+courses_app = typer.Typer(help="Course sources in courses/content.", no_args_is_help=True)
+users_app = typer.Typer(help="People and roles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(courses_app, name="courses")
+app.add_typer(users_app, name="users")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    from gennation.platform.db_migrations import upgrade
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@db_app.command("revision")
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the tables and the database."""
+    from gennation.platform.db_migrations import autogenerate
+    autogenerate(get_settings().database_url, message)
+
+
+def _read_sources():
+    from gennation.courses.source import read_all
+    return read_all(get_settings().content_dir)
+
+
+@courses_app.command("validate")
+def courses_validate() -> None:
+    """Check every course source; print errors as file:line, and a summary per course and language."""
+    courses, glossary, errors = _read_sources()
+    for error in errors:
+        typer.echo(str(error), err=True)
+    for course in courses:
+        for lang in ("kk", "ru"):
+            lessons = [lesson for module in course.modules for lesson in module.lessons]
+            questions = sum(len(m.quiz.questions) for m in course.modules if m.quiz)
+            bank = len(course.final_exam.questions) if course.final_exam else 0
+            typer.echo(f"{course.id} [{lang}]: {len(course.modules)} modules, {len(lessons)} lessons, "
+                       f"{sum(lesson.words.get(lang, 0) for lesson in lessons)} words, {questions} quiz questions"
+                       + (f", final test bank {bank} (draws {course.final_exam.draw})" if course.final_exam else ""))
+    typer.echo(f"glossary: {len(glossary.get('kk', {}))} terms (kk), {len(glossary.get('ru', {}))} terms (ru)")
+    if errors:
+        typer.echo(f"{len(errors)} problem(s) found", err=True)
+        raise typer.Exit(1)
+    typer.echo("all course sources are valid")
+
+
+@courses_app.command("load")
+def courses_load() -> None:
+    """Import or update every course (only when all sources are valid); progress is kept."""
+    from sqlmodel import Session
+
+    from gennation.courses.service import load_courses
+    from gennation.platform.database import make_engine
+    courses, _glossary, errors = _read_sources()
+    if errors:
+        for error in errors:
+            typer.echo(str(error), err=True)
+        typer.echo("nothing loaded: fix the problems above first (gennation courses validate)", err=True)
+        raise typer.Exit(1)
+    with Session(make_engine(get_settings().database_url)) as session:
+        for slug, outcome in load_courses(session, courses).items():
+            typer.echo(f"{slug}: {outcome}")
+
+
+@users_app.command("set-role")
+def users_set_role(username: str, role: str) -> None:
+    """Appoint a person as learner, teacher, civil_servant, organiser or admin."""
+    from sqlmodel import Session
+
+    from gennation.platform.accounts.models import Role
+    from gennation.platform.accounts.service import set_role
+    from gennation.platform.database import make_engine
+    if role not in Role.__members__:
+        typer.echo(f"unknown role {role!r}; use one of: {', '.join(Role.__members__)}", err=True)
+        raise typer.Exit(2)
+    with Session(make_engine(get_settings().database_url)) as session:
+        try:
+            set_role(session, username, Role(role))
+        except LookupError:
+            typer.echo(f"no such user: {username}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{username} is now {role}")
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT"), workers: int = 1) -> None:
+    """Serve the platform with uvicorn."""
+    import uvicorn
+    get_settings()  # fail here, with one line, on a bad configuration
+    uvicorn.run("gennation.platform.asgi:app", host=host, port=port, workers=workers,
+                log_level=get_settings().log_level.lower(), proxy_headers=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as error:
+        print(error.code, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
