@@ -1,0 +1,59 @@
+# Generative Nation: `make run` serves the platform, `make test` runs every test.
+# Both set everything up on first use (virtualenv, packages, browser libraries).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml frontend/package-lock.json | sha256sum | cut -c1-12)
+PORT   ?= 8000
+HTMX   := frontend/static/vendor/htmx.min.js
+
+.PHONY: setup run test test-services browser messages bench clean
+
+setup: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml frontend/package-lock.json
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "Installing Python packages (llama-cpp-python compiles for a few minutes the first time)..."
+	$(BIN)/pip install --quiet -e '.[test]'
+	cd frontend && npm ci --no-audit --no-fund --silent
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(HTMX): frontend/package-lock.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js $@
+
+run: setup
+	$(BIN)/gennation db upgrade
+	$(BIN)/gennation courses load
+	$(BIN)/gennation serve --port $(PORT)
+
+# Debian's Chromium drives the browser tests (never a browser downloaded by a test tool).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; fi; }
+
+test: setup browser
+	$(BIN)/pytest
+
+# The tests that need the real PostgreSQL and Redis; CI runs these and fails if any is skipped.
+test-services: setup
+	CI=true $(BIN)/pytest -m services
+
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext:2 -k ngettext:2,3 -k _n:1,2 --no-location \
+	  --project="Generative Nation" -o var/messages.pot .
+	for lang in kk ru en; do \
+	  test -f frontend/locale/$$lang/LC_MESSAGES/messages.po \
+	    && $(BIN)/pybabel update --no-fuzzy-matching -i var/messages.pot -d frontend/locale -l $$lang \
+	    || $(BIN)/pybabel init -i var/messages.pot -d frontend/locale -l $$lang; done
+
+bench: setup
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/static/vendor

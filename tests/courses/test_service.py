@@ -1,0 +1,143 @@
+import dataclasses
+
+import pytest
+from sqlmodel import select
+
+from gennation.courses import service
+from gennation.courses.models import CourseCompletion, Lesson, Question, QuizAttempt
+from gennation.platform.accounts.schemas import RegistrationIn
+from gennation.platform.accounts.service import register
+from tests.conftest import REGISTRATION
+
+PERFECT = {"pick-one": "a", "pick-many": ["b", "a"], "yes-no": "false", "how-many": "60.9",
+           "put-in-order": ["collect", "train", "check"]}
+
+
+@pytest.fixture
+def user(session):
+    return register(session, RegistrationIn(username="learner", language="kk", **REGISTRATION))
+
+
+def quiz(session, course, slug="basics-quiz"):
+    return service.get_quiz(session, course, slug)
+
+
+def test_loading_twice_changes_nothing(session, loaded, course_sources):
+    assert service.load_courses(session, course_sources) == {"test-course": "unchanged"}
+
+
+def test_editing_a_course_keeps_progress_and_retires_removed_lessons(session, loaded, course_sources, user):
+    lesson = service.get_lesson(session, loaded, "first-steps")
+    service.mark_lesson_read(session, user, loaded, lesson)
+    edited = course_sources[0]
+    basics = edited.modules[0]
+    basics.lessons[0].title = {"kk": "Жаңа атау", "ru": "Новое название"}
+    edited.modules[0] = dataclasses.replace(basics, lessons=basics.lessons[:1])
+    edited.version = "edited"
+    assert service.load_courses(session, [edited]) == {"test-course": "updated"}
+    progress = service.course_progress(session, loaded, user)
+    reads = {l.slug: read for m in progress.modules for l, read in m.lessons}
+    assert reads == {"first-steps": True, "only-lesson": False}
+    assert service.get_lesson(session, loaded, "first-steps").title["kk"] == "Жаңа атау"
+    assert session.exec(select(Lesson).where(Lesson.slug == "second-steps")).one().retired
+
+
+def test_question_views_never_carry_the_key(session, loaded, user):
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    for question in service.attempt_questions(session, attempt):
+        view = dataclasses.asdict(service.question_view(question, "kk", attempt.id))
+        flat = repr(view)
+        assert "correct" not in flat and "explanation" not in flat and "answer" not in flat
+        if question.kind == "ordering":
+            assert [o["id"] for o in view["options"]] != question.key["order"]
+
+
+def test_perfect_answers_pass_and_each_type_is_graded(session, loaded, user):
+    attempt = service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
+    assert attempt.score == 100.0 and attempt.passed
+    assert attempt.results == {slug: True for slug in PERFECT}
+
+
+@pytest.mark.parametrize("slug,wrong", [("pick-one", "b"), ("pick-many", ["a"]), ("yes-no", "true"),
+                                        ("how-many", "61.5"), ("put-in-order", ["train", "collect", "check"])])
+def test_one_wrong_answer_of_each_type_is_marked_wrong(session, loaded, user, slug, wrong):
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    graded = service.grade_attempt(session, user, attempt, {**PERFECT, slug: wrong})
+    assert graded.results[slug] is False
+    assert graded.score == 80.0 and graded.passed  # pass mark 60
+
+
+def test_numeric_answers_accept_a_decimal_comma_and_tolerance(session, loaded, user):
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "how-many": "59,0"})
+    assert graded.results["how-many"] is True
+
+
+@pytest.mark.parametrize("slug,bad,message", [
+    ("pick-one", "z", "Choose one of the options."),
+    ("pick-many", ["a", "zz"], "Choose one or more of the options."),
+    ("how-many", "sixty", "Enter a number, for example 12 or 3.5."),
+    ("put-in-order", ["collect", "collect", "check"], "Put every item in a different place."),
+    ("yes-no", None, "Please answer this question."),
+])
+def test_malformed_answers_name_the_question_and_store_nothing(session, loaded, user, slug, bad, message):
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    with pytest.raises(service.AnswerError) as raised:
+        service.grade_attempt(session, user, attempt, {**PERFECT, slug: bad})
+    assert (raised.value.field, raised.value.message) == (slug, message)
+    session.refresh(attempt)
+    assert attempt.graded_at is None and attempt.answers == {}
+
+
+def test_a_graded_attempt_cannot_be_graded_again(session, loaded, user):
+    attempt = service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
+    with pytest.raises(service.AnswerError):
+        service.grade_attempt(session, user, attempt, PERFECT)
+    assert service.open_attempt(session, user, quiz(session, loaded)).id != attempt.id
+
+
+def test_final_exam_draws_its_questions_from_the_bank(session, loaded, user):
+    exam = quiz(session, loaded, "final-exam")
+    drawn = [service.open_attempt(session, user, exam) for _ in range(2)]
+    assert drawn[0].id == drawn[1].id  # the open attempt is resumed, not redrawn
+    assert len(drawn[0].question_ids) == 2
+    bank = {q.id for q in session.exec(select(Question).where(Question.quiz_id == exam.id))}
+    assert set(drawn[0].question_ids) <= bank and len(bank) == 4
+
+
+def complete_everything(session, course, user):
+    for lesson in service.lessons_of(session, course):
+        service.mark_lesson_read(session, user, course, lesson)
+    service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, course)), PERFECT)
+    service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, course, "practice-quiz")),
+                          {"p1": "a", "p2": "true"})
+    exam = service.open_attempt(session, user, quiz(session, course, "final-exam"))
+    return service.grade_attempt(session, user, exam, {slug: "a" for slug in ("e1", "e2", "e3", "e4")})
+
+
+def test_progress_moves_with_each_step_and_completion_is_recorded_once(session, loaded, user):
+    assert service.course_progress(session, loaded, user).percent == 0
+    service.mark_lesson_read(session, user, loaded, service.get_lesson(session, loaded, "first-steps"))
+    progress = service.course_progress(session, loaded, user)
+    assert progress.percent == 16 and progress.resume.slug == "second-steps"  # 1 of 6 steps
+    complete_everything(session, loaded, user)
+    progress = service.course_progress(session, loaded, user)
+    assert progress.percent == 100 and progress.completed_at is not None
+    completions = session.exec(select(CourseCompletion)).all()
+    assert len(completions) == 1 and completions[0].score == 100.0
+    assert completions[0].content_version == loaded.content_version
+    service.mark_lesson_read(session, user, loaded, service.get_lesson(session, loaded, "first-steps"))
+    assert len(session.exec(select(CourseCompletion)).all()) == 1
+
+
+def test_failed_quiz_does_not_complete_the_module(session, loaded, user):
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true"})
+    assert graded.score == 60.0 and graded.passed  # exactly the pass mark passes
+    attempt = service.open_attempt(session, user, quiz(session, loaded))
+    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true",
+                                                            "how-many": "1"})
+    assert not graded.passed
+    module = service.course_progress(session, loaded, user).modules[0]
+    assert module.quiz_passed and module.best_score == 60.0  # the best attempt counts
+    assert len(session.exec(select(QuizAttempt)).all()) == 2
