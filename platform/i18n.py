@@ -63,7 +63,8 @@ def negotiate(accept_language: str | None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        ranked.append((-quality, position, tag.strip().lower().split("-")[0]))
+        if quality > 0:  # q=0 means "not acceptable"
+            ranked.append((-quality, position, tag.strip().lower().split("-")[0]))
     for _q, _pos, primary in sorted(ranked):
         if primary in LANGUAGES:
             return primary
