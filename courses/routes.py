@@ -1,7 +1,7 @@
 """Catalogue, course, lesson, quiz and glossary pages, and the course JSON API. Thin: parse, call, render."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.datastructures import FormData
 
@@ -13,10 +13,10 @@ from gennation.courses.schemas import (
 )
 from gennation.courses.source import read_glossary
 from gennation.frontend.rendering import is_htmx, render
-from gennation.platform.deps import ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser
+from gennation.platform.deps import ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, current_user
 from gennation.platform.i18n import content_language, gettext
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["courses"])
 
 

@@ -19,7 +19,7 @@ from gennation.platform.settings import CONTENT_LANGUAGES
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WORD_RE = re.compile(r"\w+")
-GLOSSARY_LINK_RE = re.compile(r"\]\(glossary:([^)\s]*)\)")
+GLOSSARY_LINK_RE = re.compile(r"\[([^\]]+)\]\(glossary:([^)\s]*)\)")
 IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 AUDIENCES = ("school", "civil_servant", "citizen", "teacher")
 KINDS = ("single", "multiple", "true_false", "numeric", "ordering")
@@ -161,6 +161,16 @@ def markdown_renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": False})
     md.use(front_matter_plugin).use(container_plugin, name="key-ideas").enable("table")
     return md
+
+
+def uses_term(text: str, term: str) -> bool:
+    """Whether `text` is a form of the glossary `term` (same word stem, any grammatical ending).
+
+    Kazakh and Russian words change their endings, so a stem of one of the term's words must appear.
+    """
+    text = text.casefold()
+    words = WORD_RE.findall(re.sub(r"\(.*?\)", "", term).casefold())
+    return any(word[: max(3, min(5, len(word) - 2))] in text for word in words)
 
 
 def split_front_matter(raw: str) -> tuple[dict, str, int]:
@@ -345,9 +355,13 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
         if boxes != 1:
             reader.error(path, body_line, f"lesson needs exactly one '::: key-ideas' box, has {boxes}")
         for number, text_line in enumerate(body.splitlines(), start=body_line):
-            for term in GLOSSARY_LINK_RE.findall(text_line):
-                if term not in glossary.get(lang, {}):
+            for link_text, term in GLOSSARY_LINK_RE.findall(text_line):
+                entry = glossary.get(lang, {}).get(term)
+                if entry is None:
                     reader.error(path, number, f"glossary term '{term}' is not in glossary.{lang}.yaml")
+                elif not uses_term(link_text, str(entry["term"])):
+                    reader.error(path, number, f"link text '{link_text}' does not use the glossary term "
+                                               f"'{entry['term']}' ({term})")
             for alt, src in IMAGE_RE.findall(text_line):
                 if not alt.strip():
                     reader.error(path, number, f"image '{src}' needs alt text")

@@ -34,6 +34,7 @@ def environment() -> Environment:
     )
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     env.globals["static"] = static_url
+    env.filters["number"] = lambda value: f"{value:g}" if isinstance(value, (int, float)) else value
     return env
 
 

@@ -1,16 +1,16 @@
 """Site-wide pages: the root redirect, the home page and health checks."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from gennation.courses import service as courses
 from gennation.frontend.rendering import render
-from gennation.platform.deps import CurrentUser, DbSession, PageLang
+from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
 from gennation.platform.i18n import content_language, negotiate
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(tags=["health"])
 
 

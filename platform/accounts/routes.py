@@ -12,13 +12,13 @@ from gennation.platform.accounts import service
 from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category
 from gennation.platform.accounts.schemas import LoginIn, ProfileOut, RegistrationIn, TokenOut
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
-from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser
+from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser, current_user
 from gennation.platform.i18n import content_language, gettext
 from gennation.platform.institutions.models import Institution
 from gennation.platform.security import issue_token, verify_password
 from sqlmodel import select
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 

@@ -93,3 +93,17 @@ def test_final_exam_bank_must_be_larger_than_the_draw(content):
 
 def test_words_are_counted_without_markdown_syntax():
     assert count_words("Бір [екі](glossary:three-four) **бес**.\n\n::: key-ideas\n- алты\n:::\n") == 4
+
+
+def test_glossary_link_text_must_be_a_form_of_the_term(content):
+    lesson = content / "test-course/kk/basics/first-steps.md"
+    lesson.write_text(lesson.read_text().replace("[Деректер](glossary:data)", "[мәліметтер](glossary:data)"))
+    found = messages(content)
+    assert "test-course/kk/basics/first-steps.md:4: link text 'мәліметтер' does not use the glossary term 'деректер' (data)" in found
+
+
+def test_inflected_forms_of_a_term_are_accepted():
+    from gennation.courses.source import uses_term
+    assert uses_term("машиналық оқытудың", "машиналық оқыту")
+    assert uses_term("деректерді", "деректер") and uses_term("данных", "данные") and uses_term("слои", "слой")
+    assert uses_term("запросы", "запрос (промпт)") and not uses_term("ЖИ", "жасанды интеллект")

@@ -1,0 +1,28 @@
+"""Background jobs of the course engine."""
+from __future__ import annotations
+
+from celery import shared_task
+from sqlmodel import Session
+
+from gennation.courses.service import load_courses
+from gennation.courses.source import read_all
+from gennation.platform.database import make_engine
+from gennation.platform.worker import settings_of
+
+
+@shared_task(bind=True, name="courses.reload")
+def reload_courses(self) -> dict:
+    """Re-import the course sources (for example after a content deploy) without blocking a web request.
+
+    Returns {course: outcome}, or {"errors": [...]} and loads nothing when a source is invalid.
+    """
+    settings = settings_of(self)
+    courses, _glossary, errors = read_all(settings.content_dir)
+    if errors:
+        return {"errors": [str(e) for e in errors[:50]]}
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            return load_courses(session, courses)
+    finally:
+        engine.dispose()

@@ -1,0 +1,39 @@
+"""Celery: background work. With REDIS_URL it goes through Redis to `celery -A gennation.platform.worker`
+workers; without it (the embedded default) tasks run in-process, at the moment they are sent."""
+from __future__ import annotations
+
+from celery import Celery
+
+from gennation.platform.settings import Settings, get_settings
+
+TASK_MODULES = ["gennation.courses.tasks"]
+
+
+def make_celery(settings: Settings) -> Celery:
+    broker = settings.redis_url or "memory://"
+    app = Celery("gennation", broker=broker, backend=settings.redis_url or "cache+memory://", include=TASK_MODULES)
+    app.conf.update(
+        task_always_eager=not settings.redis_url,
+        task_eager_propagates=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+    )
+    app.conf.gennation_settings = settings
+    return app
+
+
+def settings_of(task) -> Settings:
+    """The platform settings of the Celery app running `task`."""
+    return task.app.conf.gennation_settings
+
+
+def __getattr__(name: str) -> Celery:
+    # `celery -A gennation.platform.worker worker` looks up `app`; built on first use, from the environment.
+    if name == "app":
+        globals()["app"] = make_celery(get_settings())
+        return globals()["app"]
+    raise AttributeError(name)

@@ -1,0 +1,97 @@
+"""A learner's first visit, end to end in Debian's Chromium, and axe-core on the main pages."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.frontend.conftest import axe_violations, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def register_in_kazakh(page, base: str, username: str = "әсел") -> None:
+    page.goto(f"{base}/kk/register")
+    page.get_by_label("Пайдаланушы аты").fill(username)
+    page.get_by_label("Құпиясөз").fill("өте-құпия-сөз")
+    page.get_by_label("Атыңыз").fill("Әсел Құрманғазықызы")
+    page.locator("#region").select_option("kyzylorda")
+    page.locator("#category").select_option("school_student")
+    page.locator("#school_grade").fill("8")
+    page.get_by_role("button", name="Аккаунт ашу").click()
+    page.wait_for_url(f"{base}/kk/courses")
+
+
+def test_learner_registers_in_kazakh_reads_passes_a_quiz_and_sees_progress(page, live_server):
+    base = live_server
+    register_in_kazakh(page, base)
+    expect(page.locator("html")).to_have_attribute("lang", "kk")
+    page.get_by_role("link", name="Сынақ курсы: ғылым мен өнер").first.click()
+    page.get_by_role("button", name=re.compile("Курсты бастау")).click()
+    page.wait_for_url(re.compile(r"/kk/courses/test-course/lessons/first-steps$"))
+    screenshot(page, "kk-lesson")
+    page.get_by_role("button", name="Сабақты оқып шықтым").click()
+    status = page.locator("#lesson-status .progress")
+    expect(status).to_have_attribute("aria-valuenow", "16")  # updated in place by htmx
+    assert page.url.endswith("/lessons/first-steps")
+    page.get_by_role("link", name="Келесі сабақ").click()
+    page.get_by_role("button", name="Сабақты оқып шықтым").click()
+    page.get_by_role("link", name="Модуль тестін тапсыру").click()
+    page.wait_for_url(re.compile(r"/quizzes/basics-quiz$"))
+    page.locator("#q-pick-one-a").check()
+    page.locator("#q-pick-many-a").check()
+    page.locator("#q-pick-many-b").check()
+    page.locator("#q-yes-no-false").check()
+    page.locator("#q-how-many").fill("60")
+    for position, item in enumerate(["collect", "train", "check"], start=1):
+        page.locator(f"#q-put-in-order-{item}").select_option(str(position))
+    screenshot(page, "kk-quiz")
+    page.get_by_role("button", name="Жауаптарымды тексеру").click()
+    result = page.locator("#quiz-result")
+    expect(result).to_contain_text("100%")
+    expect(page.locator("#quiz-result .progress")).to_have_attribute("aria-valuenow", "50")  # 3 of 6 steps
+    screenshot(page, "kk-quiz-result")
+    page.goto(f"{base}/kk/courses/test-course")
+    expect(page.locator("#course-progress .progress")).to_have_attribute("aria-valuenow", "50")
+    screenshot(page, "kk-course-progress")
+
+
+def test_language_switch_keeps_the_page_and_updates_lang(page, live_server):
+    page.goto(f"{live_server}/kk/courses/test-course/lessons/first-steps")
+    page.get_by_role("link", name="Русский").click()
+    page.wait_for_url(re.compile(r"/ru/courses/test-course/lessons/first-steps$"))
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.locator("h1")).to_have_text("Первые шаги")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_main_pages_have_no_serious_accessibility_violations(page, live_server, lang):
+    register_in_kazakh(page, live_server, f"axe-{lang}")
+    found = {}
+    pages = {
+        "catalogue": f"/{lang}/courses",
+        "course": f"/{lang}/courses/test-course",
+        "lesson": f"/{lang}/courses/test-course/lessons/first-steps",
+        "quiz": f"/{lang}/courses/test-course/quizzes/basics-quiz",
+        "account": f"/{lang}/account",
+        "register": f"/{lang}/register",
+    }
+    for name, path in pages.items():
+        page.goto(live_server + path)
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        screenshot(page, f"{lang}-{name}")
+        violations = axe_violations(page)
+        if violations:
+            found[name] = violations
+    assert found == {}
+
+
+def test_quiz_errors_keep_answers_in_the_browser(page, live_server):
+    register_in_kazakh(page, live_server, "қате")
+    page.goto(f"{live_server}/ru/courses/test-course/quizzes/basics-quiz")
+    page.locator("#q-pick-one-a").check()
+    page.locator("#q-how-many").fill("шестьдесят")
+    page.get_by_role("button", name=re.compile("Проверить")).click()
+    expect(page.locator("#q-how-many-error")).to_be_visible()
+    expect(page.locator("#q-pick-one-a")).to_be_checked()
+    expect(page.locator("#q-how-many")).to_have_value("шестьдесят")
+    screenshot(page, "ru-quiz-errors")
