@@ -41,22 +41,6 @@ def _quiz(session, course: Course, slug: str) -> Quiz:
     return quiz
 
 
-def _neighbours(session, course: Course, lesson) -> tuple:
-    lessons = service.lessons_of(session, course)
-    index = [l.id for l in lessons].index(lesson.id)
-    previous = lessons[index - 1] if index > 0 else None
-    following = lessons[index + 1] if index + 1 < len(lessons) else None
-    return previous, following
-
-
-def _module_quiz_after(session, course: Course, lesson) -> Quiz | None:
-    """The module's quiz, when `lesson` is the last lesson of its module."""
-    siblings = [l for l in service.lessons_of(session, course) if l.module_id == lesson.module_id]
-    if siblings and siblings[-1].id == lesson.id:
-        return next((q for q in service.quizzes_of(session, course) if q.module_id == lesson.module_id), None)
-    return None
-
-
 # ---------------------------------------------------------------- pages
 
 @pages.get("/{lang}/courses")
@@ -90,12 +74,10 @@ def lesson_page(request: Request, lang: PageLang, slug: str, lesson_slug: str, s
     lesson = _lesson(session, course, lesson_slug)
     if user:
         service.note_lesson_opened(session, user, course, lesson)
-    previous, following = _neighbours(session, course, lesson)
     progress = service.course_progress(session, course, user)
     return render(request, "courses/lesson.html", {
         "course": course, "lesson": lesson, "clang": content_language(lang), "progress": progress,
-        "read": any(read for m in progress.modules for l, read in m.lessons if l.id == lesson.id),
-        "previous": previous, "next": following, "quiz_after": _module_quiz_after(session, course, lesson),
+        "place": service.lesson_place(progress, lesson),
     }, lang=lang)
 
 
@@ -105,16 +87,14 @@ def lesson_read(request: Request, lang: PageLang, slug: str, lesson_slug: str, s
     course = _course(session, slug)
     lesson = _lesson(session, course, lesson_slug)
     progress = service.mark_lesson_read(session, user, course, lesson)
-    previous, following = _neighbours(session, course, lesson)
-    quiz_after = _module_quiz_after(session, course, lesson)
+    place = service.lesson_place(progress, lesson)
     if not is_htmx(request):
-        if quiz_after:
-            return RedirectResponse(f"/{lang}/courses/{slug}/quizzes/{quiz_after.slug}", status_code=303)
-        target = f"lessons/{following.slug}" if following else ""
+        if place.quiz_after:
+            return RedirectResponse(f"/{lang}/courses/{slug}/quizzes/{place.quiz_after.slug}", status_code=303)
+        target = f"lessons/{place.next.slug}" if place.next else ""
         return RedirectResponse(f"/{lang}/courses/{slug}/{target}".rstrip("/"), status_code=303)
     return render(request, "courses/_lesson_status.html", {
-        "course": course, "lesson": lesson, "read": True, "progress": progress, "next": following,
-        "quiz_after": quiz_after, "clang": content_language(lang),
+        "course": course, "lesson": lesson, "progress": progress, "place": place, "clang": content_language(lang),
     }, lang=lang)
 
 
@@ -244,10 +224,9 @@ def api_lesson(slug: str, lesson_slug: str, session: DbSession, user: CurrentUse
     course = _course(session, slug)
     lesson = _lesson(session, course, lesson_slug)
     clang = content_language(lang)
-    progress = service.course_progress(session, course, user)
-    read = any(r for m in progress.modules for l, r in m.lessons if l.id == lesson.id)
+    place = service.lesson_place(service.course_progress(session, course, user), lesson)
     return LessonOut(course=slug, slug=lesson.slug, title=lesson.title.get(clang, ""),
-                     html=lesson.body_html.get(clang, ""), read=read)
+                     html=lesson.body_html.get(clang, ""), read=place.read)
 
 
 @api.post("/courses/{slug}/lessons/{lesson_slug}/read", response_model=ProgressOut)

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, SQLModel, col, func, select
 
 from gennation.courses.models import (
@@ -13,7 +14,7 @@ from gennation.courses.models import (
     Quiz, QuizAttempt,
 )
 from gennation.courses.rendering import render_lesson
-from gennation.courses.source import CourseSource, QuizSource, plain_text
+from gennation.courses.source import WORD_RE, CourseSource, QuizSource, plain_text
 from gennation.platform.accounts.models import User
 from gennation.platform.database import utcnow
 from gennation.platform.i18n import N_
@@ -118,12 +119,15 @@ def modules_of(session: Session, course: Course) -> list[Module]:
                              .order_by(Module.position)))
 
 
+def _live_lessons(course: Course):
+    return select(Lesson).join(Module).where(Module.course_id == course.id, Module.retired == False,  # noqa: E712
+                                             Lesson.retired == False)  # noqa: E712
+
+
 def lessons_of(session: Session, course: Course) -> list[Lesson]:
-    """All live lessons of a course, in reading order."""
-    return list(session.exec(
-        select(Lesson).join(Module).where(Module.course_id == course.id, Module.retired == False,  # noqa: E712
-                                          Lesson.retired == False)  # noqa: E712
-        .order_by(Module.position, Lesson.position)))
+    """All live lessons of a course, in reading order (texts are not loaded: outlines need titles only)."""
+    return list(session.exec(_live_lessons(course).options(defer(Lesson.body_html), defer(Lesson.body_text))
+                             .order_by(Module.position, Lesson.position)))
 
 
 def quizzes_of(session: Session, course: Course) -> list[Quiz]:
@@ -131,7 +135,7 @@ def quizzes_of(session: Session, course: Course) -> list[Quiz]:
 
 
 def get_lesson(session: Session, course: Course, lesson_slug: str) -> Lesson | None:
-    return next((lesson for lesson in lessons_of(session, course) if lesson.slug == lesson_slug), None)
+    return session.exec(_live_lessons(course).where(Lesson.slug == lesson_slug)).first()
 
 
 def get_quiz(session: Session, course: Course, quiz_slug: str) -> Quiz | None:
@@ -156,7 +160,8 @@ def course_counts(session: Session, course: Course) -> CourseCounts:
     quiz_ids = [q.id for q in quizzes_of(session, course)]
     questions = session.exec(select(func.count()).select_from(Question).where(
         col(Question.quiz_id).in_(quiz_ids), Question.retired == False)).one() if quiz_ids else 0  # noqa: E712
-    words = {lang: sum(len(lesson.body_text.get(lang, "").split()) for lesson in lessons) for lang in ("kk", "ru")}
+    texts = session.exec(_live_lessons(course).with_only_columns(Lesson.body_text)).all()
+    words = {lang: sum(len(WORD_RE.findall(text.get(lang, ""))) for text in texts) for lang in ("kk", "ru")}
     return CourseCounts(len(modules_of(session, course)), len(lessons), questions, words)
 
 
@@ -246,6 +251,26 @@ def course_progress(session: Session, course: Course, user: User | None) -> Cour
     if progress.resume is None and lessons and not read:
         progress.resume = lessons[0]
     return progress
+
+
+@dataclass
+class LessonPlace:
+    """Where a lesson sits in its course: for the pager and the "what next" button."""
+
+    previous: Lesson | None
+    next: Lesson | None
+    quiz_after: Quiz | None  # the module quiz, when this is the module's last lesson
+    read: bool
+
+
+def lesson_place(progress: CourseProgress, lesson: Lesson) -> LessonPlace:
+    ordered = [(l, read, m) for m in progress.modules for l, read in m.lessons]
+    index = next(i for i, (l, _, _) in enumerate(ordered) if l.id == lesson.id)
+    _, read, module = ordered[index]
+    last_of_module = module.lessons[-1][0].id == lesson.id
+    return LessonPlace(ordered[index - 1][0] if index > 0 else None,
+                       ordered[index + 1][0] if index + 1 < len(ordered) else None,
+                       module.quiz if last_of_module else None, read)
 
 
 def enroll(session: Session, user: User, course: Course) -> Enrollment:
