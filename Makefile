@@ -53,6 +53,7 @@ messages: setup
 	    || $(BIN)/pybabel init -i var/messages.pot -d frontend/locale -l $$lang; done
 
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || echo "wrk not installed: using the slower Python load generator"; }
 	$(BIN)/python bench/pages.py
 
 clean:

@@ -94,6 +94,16 @@ def _default_reason(status: int) -> str:
         return ""
 
 
+class VersionedStaticFiles(StaticFiles):
+    """Static files are linked with a content hash (`?v=`), so browsers may keep them for a year:
+    a returning learner on a slow link downloads only the page itself."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the platform. Tests pass their own settings; `gennation serve` reads the environment."""
     settings = settings or get_settings()
@@ -113,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_routes.pages)
     app.include_router(courses_routes.pages)
     app.include_router(frontend_routes.pages)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gn_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)

@@ -154,3 +154,9 @@ def test_lesson_page_weighs_under_100_kb_transferred(client, lang):
         assert response.status_code == 200, asset
         total += response.num_bytes_downloaded
     assert total < 100_000, total
+
+
+def test_static_files_are_cacheable_for_a_year(client):
+    html = client.get("/kk/courses").text
+    css = re.search(r'href="(/static/site\.css\?v=[0-9a-f]+)"', html).group(1)
+    assert "immutable" in client.get(css).headers["cache-control"]

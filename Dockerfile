@@ -1,0 +1,12 @@
+# Production image: the same set-up as `make setup`, without the test tools.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir -e . \
+    && cd frontend && npm ci --no-audit --no-fund \
+    && mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+ENV VAR_DIR=/app/var
+EXPOSE 8000
+CMD ["sh", "-c", "gennation db upgrade && gennation courses load && gennation serve --host 0.0.0.0 --workers 2"]
