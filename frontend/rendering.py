@@ -76,6 +76,8 @@ def render(request: Request, template: str, context: dict | None = None, *, lang
            fragment: str | None = None, status_code: int = 200, headers: dict | None = None) -> HTMLResponse:
     """Render `template`, or `fragment` (a template of its own, included by the page) for htmx."""
     env = environment()
+    if request.session.get("lang") != lang:
+        request.session["lang"] = lang  # the next visit to "/" opens in the language chosen last
     values = {
         "request": request,
         "lang": lang,

@@ -16,7 +16,8 @@ api = APIRouter(tags=["health"])
 
 @pages.get("/")
 def root(request: Request):
-    return RedirectResponse(f"/{negotiate(request.headers.get('accept-language'))}/", status_code=307)
+    lang = request.session.get("lang") or negotiate(request.headers.get("accept-language"))
+    return RedirectResponse(f"/{lang}/", status_code=307)
 
 
 @pages.get("/{lang}/")

@@ -50,6 +50,12 @@ def test_root_redirect_follows_accept_language(client):
     assert client.get("/", headers={"Accept-Language": "de"}, follow_redirects=False).headers["location"] == "/kk/"
 
 
+def test_root_remembers_the_language_chosen_last(client):
+    client.get("/ru/courses")
+    response = client.get("/", headers={"Accept-Language": "kk"}, follow_redirects=False)
+    assert response.headers["location"] == "/ru/"
+
+
 def test_language_switcher_keeps_the_page(client):
     html = client.get("/kk/courses/test-course/lessons/first-steps").text
     assert 'href="/ru/courses/test-course/lessons/first-steps" lang="ru"' in html
