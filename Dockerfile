@@ -6,7 +6,7 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -e . \
     && cd frontend && npm ci --no-audit --no-fund \
-    && mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+    && mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/
 ENV VAR_DIR=/app/var
 EXPOSE 8000
 CMD ["sh", "-c", "gennation db upgrade && gennation courses load && gennation serve --host 0.0.0.0 --workers 2"]

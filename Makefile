@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml frontend/package-lock.json | sha256sum | cut -c1-12)
 PORT   ?= 8000
-HTMX   := frontend/static/vendor/htmx.min.js
+HTMX   := frontend/static/vendor/htmx.min.js frontend/static/vendor/sse.min.js
 
 .PHONY: setup run test test-services browser messages bench clean
 
@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	touch $@
 
 $(HTMX): frontend/package-lock.json $(STAMP)
-	mkdir -p $(dir $@)
-	cp frontend/node_modules/htmx.org/dist/htmx.min.js $@
+	mkdir -p frontend/static/vendor
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx-ext-sse/dist/sse.min.js frontend/static/vendor/
 
 run: setup
 	$(BIN)/gennation db upgrade

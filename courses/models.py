@@ -55,6 +55,7 @@ class Lesson(SQLModel, table=True):
     title: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     body_html: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     body_text: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    key_ideas: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     retired: bool = False
 
 

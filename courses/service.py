@@ -79,6 +79,7 @@ def load_course(session: Session, source: CourseSource) -> str:
                 "position": l_pos, "title": lesson.title, "retired": False,
                 "body_html": {lang: render_lesson(md, lang, source.id) for lang, md in lesson.markdown.items()},
                 "body_text": {lang: plain_text(md) for lang, md in lesson.markdown.items()},
+                "key_ideas": lesson.key_ideas,
             })
             lessons_kept.add(row.id)
         _retire_missing(session, Lesson, {"module_id": module.id}, lessons_kept)
@@ -126,7 +127,8 @@ def _live_lessons(course: Course):
 
 def lessons_of(session: Session, course: Course) -> list[Lesson]:
     """All live lessons of a course, in reading order (texts are not loaded: outlines need titles only)."""
-    return list(session.exec(_live_lessons(course).options(defer(Lesson.body_html), defer(Lesson.body_text))
+    return list(session.exec(_live_lessons(course).options(defer(Lesson.body_html), defer(Lesson.body_text),
+                                                                   defer(Lesson.key_ideas))
                              .order_by(Module.position, Lesson.position)))
 
 

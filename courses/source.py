@@ -54,6 +54,7 @@ class LessonSource:
     title: dict[str, str] = field(default_factory=dict)
     markdown: dict[str, str] = field(default_factory=dict)
     words: dict[str, int] = field(default_factory=dict)
+    key_ideas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -200,6 +201,15 @@ def plain_text(markdown: str) -> str:
                 pieces.append(" ")
         parts.append("".join(pieces))
     return "\n".join(p for p in parts if p.strip())
+
+
+KEY_IDEAS_RE = re.compile(r"^::: key-ideas\s*\n(.*?)^:::\s*$", re.S | re.M)
+
+
+def key_ideas(markdown: str) -> str:
+    """The text of the lesson's key-ideas box: its summary in a few lines."""
+    match = KEY_IDEAS_RE.search(markdown)
+    return plain_text(match.group(1)) if match else ""
 
 
 def count_words(markdown: str) -> int:
@@ -369,12 +379,17 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
                     reader.error(path, number, f"image '{src}' not found in {course_dir.name}/images/")
         lesson.title[lang] = str(title or "").strip()
         lesson.markdown[lang] = body
+        lesson.key_ideas[lang] = key_ideas(body)
         lesson.words[lang] = words
     return lesson
 
 
+# Raise when what `load` stores changes, so that unchanged sources are stored again.
+LOADER_VERSION = "2"
+
+
 def _version(course_dir: Path) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(LOADER_VERSION.encode())
     for path in sorted(p for p in course_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(course_dir)).encode())
         digest.update(path.read_bytes())

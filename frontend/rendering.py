@@ -20,6 +20,7 @@ TEMPLATE_DIRS = {
     "frontend": ROOT / "frontend" / "templates",
     "accounts": ROOT / "platform" / "accounts" / "templates",
     "courses": ROOT / "courses" / "templates",
+    "tutor": ROOT / "tutor" / "templates",
 }
 STATIC_DIR = ROOT / "frontend" / "static"
 
@@ -72,13 +73,10 @@ def switch_language_url(request: Request, target: str) -> str:
     return path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def render(request: Request, template: str, context: dict | None = None, *, lang: str,
-           fragment: str | None = None, status_code: int = 200, headers: dict | None = None) -> HTMLResponse:
-    """Render `template`, or `fragment` (a template of its own, included by the page) for htmx."""
-    env = environment()
+def _context(request: Request, lang: str, context: dict | None) -> dict:
     if request.session.get("lang") != lang:
         request.session["lang"] = lang  # the next visit to "/" opens in the language chosen last
-    values = {
+    return {
         "request": request,
         "lang": lang,
         "_": lambda message, **kw: gettext(lang, message, **kw),
@@ -88,6 +86,16 @@ def render(request: Request, template: str, context: dict | None = None, *, lang
         "switch_language_url": lambda target: switch_language_url(request, target),
         **(context or {}),
     }
+
+
+def render_fragment(request: Request, template: str, context: dict | None = None, *, lang: str) -> str:
+    """A template rendered to text, for pieces sent outside a page response (server-sent events)."""
+    return environment().get_template(template).render(_context(request, lang, context))
+
+
+def render(request: Request, template: str, context: dict | None = None, *, lang: str,
+           fragment: str | None = None, status_code: int = 200, headers: dict | None = None) -> HTMLResponse:
+    """Render `template`, or `fragment` (a template of its own, included by the page) for htmx."""
     name = fragment if fragment and is_htmx(request) else template
-    html = env.get_template(name).render(values)
+    html = environment().get_template(name).render(_context(request, lang, context))
     return HTMLResponse(html, status_code=status_code, headers=headers)

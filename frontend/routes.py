@@ -50,7 +50,8 @@ def health(request: Request, session: DbSession) -> dict:
             checks["redis"] = f"error: {type(exc).__name__}"
     else:
         checks["redis"] = "not configured (tasks run in-process)"
+    checks["tutor"] = request.app.state.tutor.backend.status  # ready, loading, unavailable (workers: ready)
     model = settings.tutor_model_path
-    checks["tutor_model"] = "present" if model and model.is_file() else "missing"
+    checks["tutor_model_file"] = "present" if model and model.is_file() else "missing"
     status = "ok" if checks["database"] == "ok" and not checks["redis"].startswith("error") else "degraded"
     return {"status": status, **checks}

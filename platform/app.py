@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -108,20 +109,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the platform. Tests pass their own settings; `gennation serve` reads the environment."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from gennation.tutor.service import build_runtime
+    tutor = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.tutor.start()  # a missing or broken model: one log line, the tutor shown unavailable
+        yield
+        app.state.tutor.close()
+
     app = FastAPI(title="Generative Nation API", version="1", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/openapi.json")
+                  openapi_url="/openapi.json", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
+    app.state.tutor = tutor
 
     from gennation.courses import routes as courses_routes
     from gennation.frontend import routes as frontend_routes
     from gennation.platform.accounts import routes as accounts_routes
+    from gennation.tutor import routes as tutor_routes
 
     app.include_router(frontend_routes.api)
     app.include_router(accounts_routes.api)
     app.include_router(courses_routes.api)
+    app.include_router(tutor_routes.api)
     app.include_router(accounts_routes.pages)
     app.include_router(courses_routes.pages)
+    app.include_router(tutor_routes.pages)
     app.include_router(frontend_routes.pages)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
 

