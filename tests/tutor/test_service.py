@@ -1,6 +1,7 @@
 """The tutor end to end on the real default model."""
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ EVAL_SET = Path(__file__).parent / "eval_set.yaml"
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_evaluation_set_meets_the_thresholds(session, runtime, learner):
