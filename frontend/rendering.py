@@ -19,6 +19,7 @@ from gennation.platform.settings import ROOT
 TEMPLATE_DIRS = {
     "frontend": ROOT / "frontend" / "templates",
     "accounts": ROOT / "platform" / "accounts" / "templates",
+    "institutions": ROOT / "platform" / "institutions" / "templates",
     "courses": ROOT / "courses" / "templates",
     "tutor": ROOT / "tutor" / "templates",
 }

@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gennation.courses import routes as courses_routes
     from gennation.frontend import routes as frontend_routes
     from gennation.platform.accounts import routes as accounts_routes
+    from gennation.platform.institutions import routes as institutions_routes
     from gennation.tutor import routes as tutor_routes
 
     app.include_router(frontend_routes.api)
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(courses_routes.api)
     app.include_router(tutor_routes.api)
     app.include_router(accounts_routes.pages)
+    app.include_router(institutions_routes.pages)
     app.include_router(courses_routes.pages)
     app.include_router(tutor_routes.pages)
     app.include_router(frontend_routes.pages)

@@ -50,3 +50,13 @@ class AnswerRating(SQLModel, table=True):
     helpful: bool
     comment: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class TeacherCorrection(SQLModel, table=True):
+    """A teacher marks a tutor answer as wrong; the learner sees the correction beside it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="tutormessage.id", ondelete="CASCADE", index=True, unique=True)
+    teacher_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    correction: str = Field(max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)

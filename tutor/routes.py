@@ -8,12 +8,13 @@ from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlmodel import Session, select
 
 from gennation.courses.models import Course, Lesson, Module
 from gennation.frontend.rendering import is_htmx, render, render_fragment
-from gennation.platform.deps import ApiUser, Csrf, DbSession, PageLang, PageUser, current_user
+from gennation.platform.accounts.models import Role
+from gennation.platform.deps import ApiUser, Csrf, DbSession, PageLang, PageUser, current_user, require_role
 from gennation.platform.i18n import gettext
 from gennation.tutor import service
 from gennation.tutor.schemas import AskIn, AskOut, RatingIn
@@ -144,8 +145,42 @@ def panel_page(request: Request, lang: PageLang, session: DbSession, course: str
                quiz: str = ""):
     """The tutor panel: loaded into lesson and quiz pages by htmx, or a page of its own without JavaScript."""
     user = request.state.user
-    history = service.history(session, user, course or None, lesson or None, quiz or None) if user else []
+    history = service.exchanges(session, user, course or None, lesson or None, quiz or None) if user else []
     return render(request, "tutor/page.html", {
-        "course": course, "lesson": lesson, "quiz": quiz, "history": service.pair_up(history),
+        "course": course, "lesson": lesson, "quiz": quiz, "history": history,
         "available": runtime_of(request).available,
     }, lang=lang, fragment="tutor/_panel.html")
+
+
+@pages.get("/{lang}/classes/{classroom_id}/tutor")
+def class_tutor_page(request: Request, lang: PageLang, classroom_id: int, session: DbSession, user: PageUser):
+    """A teacher reads the tutor conversations of their class and corrects wrong answers."""
+    from gennation.platform.institutions.service import taught_class
+    try:
+        classroom = taught_class(session, user, classroom_id)
+    except LookupError:
+        raise HTTPException(404) from None
+    return render(request, "tutor/class.html", {"classroom": classroom,
+                                                "exchanges": service.class_exchanges(session, classroom.id)},
+                  lang=lang)
+
+
+@pages.post("/{lang}/tutor/messages/{message_id}/correction", dependencies=[Csrf])
+def correct_page(request: Request, lang: PageLang, message_id: int, session: DbSession, user: PageUser,
+                 correction: Annotated[str, Form()] = "", back: Annotated[str, Form()] = ""):
+    try:
+        service.correct(session, user, message_id, correction)
+    except LookupError:
+        raise HTTPException(404) from None
+    except service.TutorError as error:
+        return render(request, "tutor/answer.html", {"error": gettext(lang, error.message)}, lang=lang,
+                      fragment="tutor/_error.html", status_code=error.status)
+    if is_htmx(request):
+        return render(request, "tutor/_corrected.html", {"correction": correction.strip()}, lang=lang)
+    return RedirectResponse(back if back.startswith(f"/{lang}/") else f"/{lang}/", status_code=303)
+
+
+@pages.get("/{lang}/admin/tutor", dependencies=[Depends(require_role(Role.admin))])
+def oversight_page(request: Request, lang: PageLang, session: DbSession):
+    """For admins: ratings of the tutor's answers and the lessons flagged most."""
+    return render(request, "tutor/oversight.html", {"summary": service.oversight(session)}, lang=lang)

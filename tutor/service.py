@@ -24,7 +24,7 @@ from gennation.platform.database import utcnow
 from gennation.platform.i18n import N_, gettext
 from gennation.tutor import guard
 from gennation.tutor.engine import Job, TutorUnavailable
-from gennation.tutor.models import AnswerKind, AnswerRating, Conversation, TutorMessage
+from gennation.tutor.models import AnswerKind, AnswerRating, Conversation, TeacherCorrection, TutorMessage
 from gennation.tutor.prompt import LABELS, build_messages
 from gennation.tutor.retrieval import Hit, LessonIndex, Passage
 
@@ -403,7 +403,96 @@ def history(session: Session, user: User, course: str | None, lesson: str | None
     return list(reversed(rows))
 
 
-def pair_up(messages: list[TutorMessage]) -> list[tuple[TutorMessage, TutorMessage | None]]:
-    """Questions with their answers (None while an answer is still missing)."""
+@dataclass
+class Exchange:
+    """A question with its answer, the learner's rating and a teacher's correction (when there are any)."""
+
+    question: TutorMessage
+    answer: TutorMessage | None
+    rating: AnswerRating | None = None
+    correction: TeacherCorrection | None = None
+    learner: User | None = None
+
+
+def _exchanges(session: Session, messages: list[TutorMessage]) -> list[Exchange]:
     answers = {m.reply_to_id: m for m in messages if m.role == "tutor"}
-    return [(m, answers.get(m.id)) for m in messages if m.role == "learner"]
+    answer_ids = [m.id for m in answers.values()]
+    ratings = {r.message_id: r for r in session.exec(select(AnswerRating).where(
+        col(AnswerRating.message_id).in_(answer_ids)))} if answer_ids else {}
+    corrections = {c.message_id: c for c in session.exec(select(TeacherCorrection).where(
+        col(TeacherCorrection.message_id).in_(answer_ids)))} if answer_ids else {}
+    result = []
+    for message in (m for m in messages if m.role == "learner"):
+        reply = answers.get(message.id)
+        result.append(Exchange(message, reply, ratings.get(reply.id) if reply else None,
+                               corrections.get(reply.id) if reply else None))
+    return result
+
+
+def exchanges(session: Session, user: User, course: str | None, lesson: str | None, quiz: str | None,
+              limit: int = 20) -> list[Exchange]:
+    """The learner's recent exchanges with the tutor on one lesson or quiz, oldest first."""
+    return _exchanges(session, history(session, user, course, lesson, quiz, 2 * limit))
+
+
+def class_exchanges(session: Session, classroom_id: int, limit: int = 100) -> list[Exchange]:
+    """What a teacher sees: the tutor conversations of the learners in one class, newest first."""
+    from gennation.platform.institutions.models import ClassMember
+    rows = session.exec(select(TutorMessage, User).select_from(TutorMessage)
+                        .join(Conversation, Conversation.id == TutorMessage.conversation_id)
+                        .join(User, User.id == Conversation.user_id)
+                        .join(ClassMember, ClassMember.user_id == User.id)
+                        .where(ClassMember.classroom_id == classroom_id)
+                        .order_by(col(TutorMessage.id).desc()).limit(2 * limit)).all()
+    learners = {message.conversation_id: user for message, user in rows}
+    found = _exchanges(session, sorted((m for m, _ in rows), key=lambda m: m.id))
+    for exchange in found:
+        exchange.learner = learners[exchange.question.conversation_id]
+    return list(reversed(found))
+
+
+def correct(session: Session, teacher: User, message_id: int, text: str) -> TeacherCorrection:
+    """A teacher marks one of the tutor's answers to a learner in their class as wrong, with a correction."""
+    from gennation.platform.institutions.service import teaches
+    message = session.get(TutorMessage, message_id)
+    conversation = session.get(Conversation, message.conversation_id) if message else None
+    if message is None or message.role != "tutor" or not teaches(session, teacher, conversation.user_id):
+        raise LookupError(message_id)
+    text = text.strip()
+    if not text or len(text) > 1000:
+        raise TutorError(N_("Write a correction of 1 to 1000 characters."), 422)
+    correction = session.exec(select(TeacherCorrection).where(TeacherCorrection.message_id == message_id)).first() \
+        or TeacherCorrection(message_id=message_id, teacher_id=teacher.id, correction=text)
+    correction.correction = text
+    session.add(correction)
+    session.commit()
+    return correction
+
+
+@dataclass
+class Oversight:
+    answers: int
+    by_kind: dict[str, int]
+    helpful: int
+    wrong: int
+    corrected: int
+    flagged_lessons: list[tuple[str, str, int]]  # course, lesson, answers rated wrong or corrected
+
+
+def oversight(session: Session) -> Oversight:
+    """For admins: how the tutor's answers are rated, and the lessons whose answers are flagged most."""
+    by_kind = dict(session.exec(select(TutorMessage.kind, func.count()).where(TutorMessage.role == "tutor")
+                                .group_by(TutorMessage.kind)).all())
+    helpful = dict(session.exec(select(AnswerRating.helpful, func.count()).group_by(AnswerRating.helpful)).all())
+    corrected = session.exec(select(func.count()).select_from(TeacherCorrection)).one()
+    flagged_ids = set(session.exec(select(AnswerRating.message_id).where(AnswerRating.helpful == False)))  # noqa: E712
+    flagged_ids |= set(session.exec(select(TeacherCorrection.message_id)))
+    counts: dict[tuple[str, str], int] = {}
+    if flagged_ids:
+        for course, lesson in session.exec(select(Conversation.course, Conversation.lesson).join(TutorMessage)
+                                           .where(col(TutorMessage.id).in_(flagged_ids))):
+            key = (course or "", lesson or "")
+            counts[key] = counts.get(key, 0) + 1
+    flagged = sorted(((c, l, n) for (c, l), n in counts.items()), key=lambda row: -row[2])[:10]
+    return Oversight(sum(by_kind.values()), {str(k): v for k, v in by_kind.items()}, helpful.get(True, 0),
+                     helpful.get(False, 0), corrected, flagged)

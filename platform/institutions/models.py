@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -24,3 +25,19 @@ class Institution(SQLModel, table=True):
     kind: InstitutionKind
     region: str = Field(max_length=40)
     has_ai_programme: bool = False
+
+
+class Classroom(SQLModel, table=True):
+    """A teacher's class. Learners join with its code; the teacher then sees their tutor conversations."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    teacher_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=80)
+    join_code: str = Field(max_length=12, unique=True, index=True)
+
+
+class ClassMember(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("classroom_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    classroom_id: int = Field(foreign_key="classroom.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
