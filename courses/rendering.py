@@ -24,5 +24,5 @@ def render_lesson(markdown: str, lang: str, course_slug: str) -> str:
         elif token.type == "container_key-ideas_close":
             token.tag = "aside"
     html = md.renderer.render(tokens, md.options, {})
-    heading = f'<aside class="key-ideas">\n<h2>{escape(gettext(lang, "Key ideas"))}</h2>'
-    return html.replace('<aside class="key-ideas">', heading)
+    title = escape(gettext(lang, "Key ideas"))  # outside the f-string, where Babel's extractor finds it
+    return html.replace('<aside class="key-ideas">', f'<aside class="key-ideas">\n<h2>{title}</h2>')

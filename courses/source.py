@@ -385,7 +385,7 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
 
 
 # Raise when what `load` stores changes, so that unchanged sources are stored again.
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"
 
 
 def _version(course_dir: Path) -> str:
