@@ -128,11 +128,11 @@ class EmbeddedBackend:
         for position, other in enumerate(waiting, start=1):
             self._emit(other, {"type": "position", "position": position})
         try:
-            if job.id in self._cancelled or self._worker is None:
+            if self._worker is None:
+                self._emit(job.id, {"type": "error", "message": "unavailable"})
+                return
+            if job.id in self._cancelled:  # the learner left while waiting
                 stats = {"tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
-                if self._worker is None:
-                    self._emit(job.id, {"type": "error", "message": "unavailable"})
-                    return
             else:
                 self._emit(job.id, {"type": "position", "position": 0})
                 stats = self._worker.generate(job.messages, job.max_tokens,

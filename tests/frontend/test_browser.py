@@ -95,3 +95,36 @@ def test_quiz_errors_keep_answers_in_the_browser(page, live_server):
     expect(page.locator("#q-pick-one-a")).to_be_checked()
     expect(page.locator("#q-how-many")).to_have_value("шестьдесят")
     screenshot(page, "ru-quiz-errors")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_teacher_pages_have_no_serious_accessibility_violations(page, live_server, session, lang):
+    from gennation.platform.accounts.models import Role
+    from gennation.platform.accounts.service import set_role
+    page.goto(f"{live_server}/kk/register")
+    page.get_by_label("Пайдаланушы аты").fill(f"teacher-{lang}")
+    page.get_by_label("Құпиясөз").fill("мұғалім-құпиясы")
+    page.get_by_label("Атыңыз").fill("Гүлнар Әбенқызы")
+    page.locator("#region").select_option("pavlodar")
+    page.locator("#category").select_option("adult")
+    page.locator("#role").select_option("teacher")
+    page.get_by_role("button", name="Аккаунт ашу").click()
+    page.wait_for_url(f"{live_server}/kk/courses")
+    set_role(session, f"teacher-{lang}", Role.admin)  # admins see every page a teacher sees, and more
+    page.goto(f"{live_server}/{lang}/classes")
+    page.locator("#class-name").fill("7 «Ә»")
+    page.locator("#class-name").press("Enter")
+    expect(page.locator("code")).to_have_count(1)
+    found = {}
+    for name in ("classes", "class-tutor", "oversight"):
+        if name == "class-tutor":
+            page.get_by_role("link", name=re.compile("Tutor conversations|Тьютормен|Беседы")).click()
+            page.wait_for_url(re.compile(r"/classes/\d+/tutor$"))
+        elif name == "oversight":
+            page.goto(f"{live_server}/{lang}/admin/tutor")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        screenshot(page, f"{lang}-{name}")
+        violations = axe_violations(page)
+        if violations:
+            found[name] = violations
+    assert found == {}
