@@ -85,6 +85,7 @@ class EmbeddedBackend:
         self._channels: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
         self._cancelled: set[str] = set()
         self._active: dict[int, int] = {}
+        self._live: dict[str, int | None] = {}  # job -> user, until the job is over for its learner
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -129,24 +130,29 @@ class EmbeddedBackend:
             self._emit(other, {"type": "position", "position": position})
         try:
             if self._worker is None:
-                self._emit(job.id, {"type": "error", "message": "unavailable"})
-                return
-            if job.id in self._cancelled:  # the learner left while waiting
-                stats = {"tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
+                last = {"type": "error", "message": "unavailable"}
+            elif job.id in self._cancelled:  # the learner left while waiting
+                last = {"type": "done", "tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
             else:
                 self._emit(job.id, {"type": "position", "position": 0})
-                stats = self._worker.generate(job.messages, job.max_tokens,
-                                              lambda text: self._emit(job.id, {"type": "token", "text": text}),
-                                              lambda: job.id in self._cancelled)
-            self._emit(job.id, {"type": "done", **stats})
+                last = {"type": "done", **self._worker.generate(
+                    job.messages, job.max_tokens, lambda text: self._emit(job.id, {"type": "token", "text": text}),
+                    lambda: job.id in self._cancelled)}
         except Exception as error:  # noqa: BLE001
             log.exception("tutor generation failed")
-            self._emit(job.id, {"type": "error", "message": str(error)})
-        finally:
-            with self._lock:
-                self._cancelled.discard(job.id)
-                if job.user_id is not None:
-                    self._active[job.user_id] = max(0, self._active.get(job.user_id, 1) - 1)
+            last = {"type": "error", "message": str(error)}
+        # The learner's slot is free before they hear the job is over: their next question may follow at once.
+        with self._lock:
+            self._cancelled.discard(job.id)
+            self._release(job.id)
+        self._emit(job.id, last)
+
+    def _release(self, job_id: str) -> None:
+        """Free the learner's slot, once, by whoever is first: the model thread or the learner leaving."""
+        if job_id in self._live:
+            user_id = self._live.pop(job_id)
+            if user_id is not None:
+                self._active[user_id] = max(0, self._active.get(user_id, 1) - 1)
 
     def _emit(self, job_id: str, event: dict) -> None:
         channel = self._channels.get(job_id)
@@ -167,6 +173,7 @@ class EmbeddedBackend:
             self._channels[job.id] = (asyncio.get_running_loop(), events)
             self._pending.append(job.id)
             position = len(self._pending)
+            self._live[job.id] = job.user_id
             if job.user_id is not None:
                 self._active[job.user_id] = self._active.get(job.user_id, 0) + 1
         self._jobs.put(job)
@@ -181,7 +188,9 @@ class EmbeddedBackend:
                     return
         finally:
             if not finished:
-                self._cancelled.add(job.id)
+                with self._lock:
+                    self._cancelled.add(job.id)
+                    self._release(job.id)  # a left question no longer holds the learner's slot
             self._channels.pop(job.id, None)
 
     def close(self) -> None:
@@ -211,12 +220,17 @@ class RedisBackend:
     def active_key(user_id: int) -> str:
         return f"tutor:active:{user_id}"
 
+    @staticmethod
+    def live_key(job_id: str) -> str:
+        return f"tutor:live:{job_id}"
+
     async def active_count(self, user_id: int) -> int:
         return int(await self.redis.get(self.active_key(user_id)) or 0)
 
     async def stream(self, job: Job) -> AsyncIterator[dict]:
         await self.redis.zadd(self.PENDING, {job.id: time.time()})
         if job.user_id is not None:
+            await self.redis.set(self.live_key(job.id), job.user_id, ex=600)
             await self.redis.incr(self.active_key(job.user_id))
             await self.redis.expire(self.active_key(job.user_id), 300)
         self.celery.send_task("tutor.generate", args=[job.id, job.messages, job.max_tokens, job.user_id],
@@ -242,3 +256,6 @@ class RedisBackend:
             if not finished:
                 await self.redis.set(self.cancel_key(job.id), "1", ex=600)
                 await self.redis.zrem(self.PENDING, job.id)
+                # Free the learner's slot now, once (the worker does the same when it finishes first).
+                if job.user_id is not None and await self.redis.delete(self.live_key(job.id)) == 1:
+                    await self.redis.decr(self.active_key(job.user_id))

@@ -39,17 +39,19 @@ def generate(self, job_id: str, messages: list[dict], max_tokens: int, user_id: 
     client.zrem(RedisBackend.PENDING, job_id)
     try:
         if cancelled():
-            stats = {"tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
+            last = {"type": "done", "tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
         else:
             emit({"type": "position", "position": 0})
-            stats = _model(str(settings.tutor_model_path)).generate(
-                messages, max_tokens, lambda text: emit({"type": "token", "text": text}), cancelled)
-        emit({"type": "done", **stats})
-        return stats
+            last = {"type": "done", **_model(str(settings.tutor_model_path)).generate(
+                messages, max_tokens, lambda text: emit({"type": "token", "text": text}), cancelled)}
     except Exception as error:  # noqa: BLE001 - the learner gets a message, the log the details
-        emit({"type": "error", "message": str(error)})
+        last = {"type": "error", "message": str(error)}
         raise
     finally:
-        client.expire(stream, STREAM_TTL)
-        if user_id is not None and client.decr(RedisBackend.active_key(user_id)) < 0:
+        # The learner's slot is free before they hear the job is over: their next question may follow at once.
+        if user_id is not None and client.delete(RedisBackend.live_key(job_id)) == 1 \
+                and client.decr(RedisBackend.active_key(user_id)) < 0:
             client.set(RedisBackend.active_key(user_id), 0)
+        emit(last)
+        client.expire(stream, STREAM_TTL)
+    return last

@@ -107,3 +107,19 @@ def test_leaving_the_stream_cancels_the_generation(tutor_backend):
     events = run(first_tokens_then_leave())
     assert events[-1]["type"] == "done" and not events[-1]["cancelled"]
     assert events[-1]["total_ms"] < 10_000
+
+
+def test_a_question_left_early_frees_the_learners_slot_at_once(tutor_backend):
+    """After a cut-off answer (drift, leak) the learner may ask again straight away."""
+    from gennation.tutor.engine import Job
+
+    async def leave_then_count():
+        job = Job([{"role": "user", "content": "Напиши длинный рассказ о степи."}], 150, user_id=4242)
+        events = tutor_backend.stream(job)
+        async for event in events:
+            if event["type"] == "token":
+                break
+        await events.aclose()
+        return await tutor_backend.active_count(4242)
+
+    assert run(leave_then_count()) == 0
