@@ -206,8 +206,8 @@ def api_courses(session: DbSession, user: CurrentUser, lang: ApiLang):
 def api_course(slug: str, session: DbSession, user: CurrentUser, lang: ApiLang):
     course = _course(session, slug)
     clang = content_language(lang)
-    card = next(c for c in service.catalogue(session, user, clang) if c.slug == slug)
     progress = service.course_progress(session, course, user)
+    card = service.course_card(session, course, user, clang, progress)
     modules = [ModuleOut(
         slug=m.module.slug, title=m.module.title.get(clang, ""), summary=m.module.summary.get(clang, ""),
         lessons=[LessonRef(slug=l.slug, title=l.title.get(clang, ""), read=read,

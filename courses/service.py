@@ -434,14 +434,10 @@ def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: d
     if attempt.graded_at is not None:
         raise AnswerError("attempt", N_("This attempt has already been graded. Start a new one."))
     questions = attempt_questions(session, attempt)
-    parsed, errors = {}, []
-    for question in questions:
-        try:
-            parsed[question.slug] = _parse_answer(question, answers.get(question.slug))
-        except AnswerError as error:
-            errors.append(error)
+    parsed, errors = _parse_answers(questions, answers)
     if errors:
-        raise errors[0]
+        field, message = next(iter(errors.items()))
+        raise AnswerError(field, message)
     results = {q.slug: _is_correct(q, parsed[q.slug]) for q in questions}
     quiz = session.get(Quiz, attempt.quiz_id)
     attempt.answers = parsed
@@ -460,13 +456,18 @@ def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: d
 
 def check_answers(session: Session, attempt: QuizAttempt, answers: dict[str, Any]) -> dict[str, str]:
     """Every malformed answer of a submission, {question id: message id}; empty when all are fine."""
-    errors = {}
-    for question in attempt_questions(session, attempt):
+    return _parse_answers(attempt_questions(session, attempt), answers)[1]
+
+
+def _parse_answers(questions: list[Question], answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Normalised answers, and {question id: message id} for each malformed one, in question order."""
+    parsed, errors = {}, {}
+    for question in questions:
         try:
-            _parse_answer(question, answers.get(question.slug))
+            parsed[question.slug] = _parse_answer(question, answers.get(question.slug))
         except AnswerError as error:
             errors[error.field] = error.message
-    return errors
+    return parsed, errors
 
 
 @dataclass
@@ -524,15 +525,19 @@ class CourseCard:
     completed: bool
 
 
+def course_card(session: Session, course: Course, user: User | None, lang: str,
+                progress: CourseProgress | None = None) -> CourseCard:
+    """One course as the catalogue shows it, with the learner's progress if enrolled."""
+    if user and progress is None:
+        progress = course_progress(session, course, user)
+    return CourseCard(
+        course.slug, course.title.get(lang, ""), course.summary.get(lang, ""), course.audience,
+        course_counts(session, course),
+        progress.percent if progress and progress.enrolled else None,
+        bool(progress and progress.completed_at),
+    )
+
+
 def catalogue(session: Session, user: User | None, lang: str) -> list[CourseCard]:
     """Courses for the catalogue in one content language, with the learner's progress if enrolled."""
-    cards = []
-    for course in list_courses(session):
-        progress = course_progress(session, course, user) if user else None
-        cards.append(CourseCard(
-            course.slug, course.title.get(lang, ""), course.summary.get(lang, ""), course.audience,
-            course_counts(session, course),
-            progress.percent if progress and progress.enrolled else None,
-            bool(progress and progress.completed_at),
-        ))
-    return cards
+    return [course_card(session, course, user, lang) for course in list_courses(session)]

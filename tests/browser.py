@@ -54,3 +54,13 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"] if v["impact"] in impacts]
+
+
+def audit(page, lang: str, name: str, found: dict) -> None:
+    """Check the open page is in `lang`, screenshot it, and record its serious axe violations under `name`."""
+    from playwright.sync_api import expect
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    screenshot(page, f"{lang}-{name}")
+    violations = axe_violations(page)
+    if violations:
+        found[name] = violations

@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import axe_violations, screenshot
+from tests.browser import audit, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -81,11 +81,7 @@ def test_main_pages_have_no_serious_accessibility_violations(page, live_server, 
     }
     for name, path in pages.items():
         page.goto(live_server + path)
-        expect(page.locator("html")).to_have_attribute("lang", lang)
-        screenshot(page, f"{lang}-{name}")
-        violations = axe_violations(page)
-        if violations:
-            found[name] = violations
+        audit(page, lang, name, found)
     assert found == {}
 
 
@@ -118,9 +114,5 @@ def test_teacher_pages_have_no_serious_accessibility_violations(page, live_serve
             page.wait_for_url(re.compile(r"/classes/\d+/tutor$"))
         elif name == "oversight":
             page.goto(f"{live_server}/{lang}/admin/tutor")
-        expect(page.locator("html")).to_have_attribute("lang", lang)
-        screenshot(page, f"{lang}-{name}")
-        violations = axe_violations(page)
-        if violations:
-            found[name] = violations
+        audit(page, lang, name, found)
     assert found == {}
