@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from gennation.platform import personal_data
 from gennation.platform.database import utcnow
 
 
@@ -129,3 +130,9 @@ class CourseCompletion(SQLModel, table=True):
     content_version: str = Field(max_length=64)
     score: float | None = None
     completed_at: datetime = Field(default_factory=utcnow)
+
+
+personal_data.holds("enrollments", Enrollment, Enrollment.user_id)
+personal_data.holds("lessons_read", LessonProgress, LessonProgress.user_id)
+personal_data.holds("quiz_attempts", QuizAttempt, QuizAttempt.user_id)
+personal_data.holds("course_completions", CourseCompletion, CourseCompletion.user_id)

@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class CourseCountsOut(BaseModel):
+class Shape(BaseModel):
+    """API shapes are read from the domain objects' attributes (`Shape.model_validate(obj)`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CourseCountsOut(Shape):
     modules: int
     lessons: int
     questions: int
     words: int
 
 
-class CourseOut(BaseModel):
+class CourseOut(Shape):
     slug: str
     title: str
     summary: str
@@ -22,14 +28,14 @@ class CourseOut(BaseModel):
     progress_percent: int | None = None
 
 
-class LessonRef(BaseModel):
+class LessonRef(Shape):
     slug: str
     title: str
     read: bool
     url: str
 
 
-class ModuleOut(BaseModel):
+class ModuleOut(Shape):
     slug: str
     title: str
     summary: str
@@ -46,7 +52,7 @@ class CourseDetailOut(CourseOut):
     final_exam: str | None
 
 
-class LessonOut(BaseModel):
+class LessonOut(Shape):
     course: str
     slug: str
     title: str
@@ -54,7 +60,7 @@ class LessonOut(BaseModel):
     read: bool
 
 
-class QuestionOut(BaseModel):
+class QuestionOut(Shape):
     id: str
     kind: str
     prompt: str
@@ -62,7 +68,7 @@ class QuestionOut(BaseModel):
     unit: str = ""
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Shape):
     attempt_id: int
     quiz: str
     questions: list[QuestionOut]
@@ -74,7 +80,7 @@ class AnswersIn(BaseModel):
     answers: dict[str, Any] = Field(default_factory=dict)
 
 
-class FeedbackOut(BaseModel):
+class FeedbackOut(Shape):
     id: str
     correct: bool
     given: Any
@@ -83,7 +89,7 @@ class FeedbackOut(BaseModel):
     options: list[dict]
 
 
-class GradedOut(BaseModel):
+class GradedOut(Shape):
     attempt_id: int
     score: float
     passed: bool
@@ -91,7 +97,7 @@ class GradedOut(BaseModel):
     feedback: list[FeedbackOut]
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(Shape):
     course: str
     percent: int
     completed: bool

@@ -1,23 +1,35 @@
-"""The course engine: loading sources, catalogue, progress, quizzes graded on the server."""
+"""The course engine: loading sources, the catalogue, progress, quizzes graded on the server.
+
+Functions work on the caller's session and only flush: the request (or CLI command, or task) that
+calls them commits once, so a failure anywhere leaves nothing half-written.
+"""
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import defer
+from sqlalchemy import case
 from sqlmodel import Session, SQLModel, col, func, select
 
+from gennation.courses import outline
 from gennation.courses.models import (
-    Course, CourseCompletion, Enrollment, Lesson, LessonProgress, Module, Question, QuestionKind,
-    Quiz, QuizAttempt,
+    Course, CourseCompletion, Enrollment, Lesson, LessonProgress, Module, Question, QuestionKind, Quiz,
+    QuizAttempt,
+)
+from gennation.courses.outline import (
+    Catalogue, CourseCounts, CourseOutline, LessonOutline, ModuleOutline, QuestionItem, QuizOutline,
 )
 from gennation.courses.rendering import render_lesson
-from gennation.courses.source import WORD_RE, CourseSource, QuizSource, plain_text
+from gennation.courses.source import CourseSource, QuizSource, plain_text
 from gennation.platform.accounts.models import User
 from gennation.platform.database import utcnow
+from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_
+
+__all__ = ["Catalogue", "CourseCounts", "CourseOutline", "LessonOutline", "ModuleOutline", "QuizOutline"]
 
 
 # ---------------------------------------------------------------- loading sources
@@ -60,6 +72,7 @@ def load_course(session: Session, source: CourseSource) -> str:
 
     Returns "created", "updated" or "unchanged" (same content version).
     """
+    session.info.pop("catalogue", None)
     existing = session.exec(select(Course).where(Course.slug == source.id)).first()
     if existing and existing.content_version == source.version and not existing.retired:
         return "unchanged"
@@ -89,91 +102,64 @@ def load_course(session: Session, source: CourseSource) -> str:
         quizzes_kept.add(_load_quiz(session, course, None, source.final_exam).id)
     _retire_missing(session, Module, {"course_id": course.id}, modules_kept)
     _retire_missing(session, Quiz, {"course_id": course.id}, quizzes_kept)
-    session.commit()
+    session.flush()
     return "updated" if existing else "created"
 
 
 def load_courses(session: Session, sources: list[CourseSource]) -> dict[str, str]:
     """Import every course; courses no longer in the sources are retired (hidden, progress kept)."""
+    session.info.pop("catalogue", None)  # this unit of work reads the new content from now on
     report = {source.id: load_course(session, source) for source in sources}
     for course in session.exec(select(Course).where(col(Course.slug).not_in(list(report)))).all():
         if not course.retired:
             course.retired = True
             session.add(course)
             report[course.slug] = "retired"
-    session.commit()
+    session.flush()
     return report
 
 
 # ---------------------------------------------------------------- reading courses
 
-def list_courses(session: Session) -> list[Course]:
-    return list(session.exec(select(Course).where(Course.retired == False).order_by(Course.position)))  # noqa: E712
+def catalogue(session: Session) -> Catalogue:
+    """Every live course as a read model (one query when nothing changed since it was built)."""
+    return outline.catalogue(session)
 
 
-def get_course(session: Session, slug: str) -> Course | None:
-    return session.exec(select(Course).where(Course.slug == slug, Course.retired == False)).first()  # noqa: E712
+def get_course(session: Session, slug: str) -> CourseOutline:
+    """A live course, or NotFound."""
+    return catalogue(session).course(slug)
 
 
-def modules_of(session: Session, course: Course) -> list[Module]:
-    return list(session.exec(select(Module).where(Module.course_id == course.id, Module.retired == False)  # noqa: E712
-                             .order_by(Module.position)))
-
-
-def _live_lessons(course: Course):
-    return select(Lesson).join(Module).where(Module.course_id == course.id, Module.retired == False,  # noqa: E712
-                                             Lesson.retired == False)  # noqa: E712
-
-
-def lessons_of(session: Session, course: Course) -> list[Lesson]:
-    """All live lessons of a course, in reading order (texts are not loaded: outlines need titles only)."""
-    return list(session.exec(_live_lessons(course).options(defer(Lesson.body_html), defer(Lesson.body_text),
-                                                                   defer(Lesson.key_ideas))
-                             .order_by(Module.position, Lesson.position)))
-
-
-def quizzes_of(session: Session, course: Course) -> list[Quiz]:
-    return list(session.exec(select(Quiz).where(Quiz.course_id == course.id, Quiz.retired == False)))  # noqa: E712
-
-
-def get_lesson(session: Session, course: Course, lesson_slug: str) -> Lesson | None:
-    return session.exec(_live_lessons(course).where(Lesson.slug == lesson_slug)).first()
-
-
-def get_quiz(session: Session, course: Course, quiz_slug: str) -> Quiz | None:
-    return next((quiz for quiz in quizzes_of(session, course) if quiz.slug == quiz_slug), None)
-
-
-def live_questions(session: Session, quiz: Quiz) -> list[Question]:
-    return list(session.exec(select(Question).where(Question.quiz_id == quiz.id, Question.retired == False)  # noqa: E712
-                             .order_by(Question.position)))
-
+# ---------------------------------------------------------------- a learner's state and progress
 
 @dataclass
-class CourseCounts:
-    modules: int
-    lessons: int
-    questions: int
-    words: dict[str, int]
+class LearnerState:
+    """What one learner has done in every course, read in three queries whatever the number of courses."""
+
+    user_id: int | None
+    read: set[int] = field(default_factory=set)
+    scores: dict[int, tuple[float, bool]] = field(default_factory=dict)  # quiz id: (best score, ever passed)
+    enrollments: dict[int, Enrollment] = field(default_factory=dict)  # course id: enrolment
 
 
-def course_counts(session: Session, course: Course) -> CourseCounts:
-    lessons = lessons_of(session, course)
-    quiz_ids = [q.id for q in quizzes_of(session, course)]
-    questions = session.exec(select(func.count()).select_from(Question).where(
-        col(Question.quiz_id).in_(quiz_ids), Question.retired == False)).one() if quiz_ids else 0  # noqa: E712
-    texts = session.exec(_live_lessons(course).with_only_columns(Lesson.body_text)).all()
-    words = {lang: sum(len(WORD_RE.findall(text.get(lang, ""))) for text in texts) for lang in ("kk", "ru")}
-    return CourseCounts(len(modules_of(session, course)), len(lessons), questions, words)
+def learner_state(session: Session, user: User | None) -> LearnerState:
+    if user is None:
+        return LearnerState(None)
+    read = set(session.exec(select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)))
+    scores = {quiz_id: (best, bool(passed)) for quiz_id, best, passed in session.exec(
+        select(QuizAttempt.quiz_id, func.max(QuizAttempt.score), func.max(case((col(QuizAttempt.passed), 1), else_=0)))
+        .where(QuizAttempt.user_id == user.id, col(QuizAttempt.graded_at).is_not(None))
+        .group_by(QuizAttempt.quiz_id))}
+    enrollments = {e.course_id: e for e in session.exec(select(Enrollment).where(Enrollment.user_id == user.id))}
+    return LearnerState(user.id, read, scores, enrollments)
 
-
-# ---------------------------------------------------------------- progress
 
 @dataclass
 class ModuleProgress:
-    module: Module
-    lessons: list[tuple[Lesson, bool]]
-    quiz: Quiz | None
+    module: ModuleOutline
+    lessons: list[tuple[LessonOutline, bool]]
+    quiz: QuizOutline | None
     quiz_passed: bool
     best_score: float | None
 
@@ -184,13 +170,14 @@ class ModuleProgress:
 
 @dataclass
 class CourseProgress:
-    course: Course
+    course: CourseOutline
     enrolled: bool
     modules: list[ModuleProgress]
-    final_exam: Quiz | None
+    final_exam: QuizOutline | None
     final_passed: bool
+    final_score: float | None = None
     completed_at: Any = None
-    resume: Lesson | None = None
+    resume: LessonOutline | None = None
     steps_done: int = 0
     steps_total: int = 0
 
@@ -200,72 +187,50 @@ class CourseProgress:
 
     @property
     def completed(self) -> bool:
+        """The one definition of a completed course: every lesson read, every quiz and the final test passed."""
         return all(m.completed for m in self.modules) and (self.final_exam is None or self.final_passed)
 
 
-def _read_lesson_ids(session: Session, user: User | None) -> set[int]:
-    if user is None:
-        return set()
-    return set(session.exec(select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)))
-
-
-def _best_scores(session: Session, user: User | None) -> dict[int, tuple[float, bool]]:
-    if user is None:
-        return {}
-    rows = session.exec(select(QuizAttempt.quiz_id, func.max(QuizAttempt.score))
-                        .where(QuizAttempt.user_id == user.id, col(QuizAttempt.graded_at).is_not(None))
-                        .group_by(QuizAttempt.quiz_id)).all()
-    passed = set(session.exec(select(QuizAttempt.quiz_id).where(
-        QuizAttempt.user_id == user.id, QuizAttempt.passed == True)))  # noqa: E712
-    return {quiz_id: (best, quiz_id in passed) for quiz_id, best in rows}
-
-
-def enrollment_of(session: Session, user: User | None, course: Course) -> Enrollment | None:
-    if user is None:
-        return None
-    return session.exec(select(Enrollment).where(Enrollment.user_id == user.id,
-                                                 Enrollment.course_id == course.id)).first()
-
-
-def course_progress(session: Session, course: Course, user: User | None) -> CourseProgress:
-    """Where a learner stands in a course: lessons read, quizzes passed, where to resume."""
-    read = _read_lesson_ids(session, user)
-    scores = _best_scores(session, user)
-    quizzes = quizzes_of(session, course)
-    by_module = {q.module_id: q for q in quizzes if q.module_id is not None}
-    lessons = lessons_of(session, course)
+def progress_of(course: CourseOutline, state: LearnerState) -> CourseProgress:
+    """Where a learner stands in a course: lessons read, quizzes passed, where to resume. No queries."""
+    read, scores = state.read, state.scores
     modules = []
-    for module in modules_of(session, course):
-        quiz = by_module.get(module.id)
-        best, passed = scores.get(quiz.id, (None, False)) if quiz else (None, False)
-        modules.append(ModuleProgress(module, [(l, l.id in read) for l in lessons if l.module_id == module.id],
-                                      quiz, passed, best))
-    final = next((q for q in quizzes if q.module_id is None), None)
-    enrollment = enrollment_of(session, user, course)
-    progress = CourseProgress(course, enrollment is not None, modules, final,
-                              scores.get(final.id, (None, False))[1] if final else False,
+    for module in course.modules:
+        best, passed = scores.get(module.quiz.id, (None, False)) if module.quiz else (None, False)
+        modules.append(ModuleProgress(module, [(lesson, lesson.id in read) for lesson in module.lessons],
+                                      module.quiz, passed, best))
+    final = course.final_exam
+    final_score, final_passed = scores.get(final.id, (None, False)) if final else (None, False)
+    enrollment = state.enrollments.get(course.id)
+    progress = CourseProgress(course, enrollment is not None, modules, final, final_passed, final_score,
                               completed_at=enrollment.completed_at if enrollment else None)
+    lessons, quizzes = course.lessons, course.quizzes
     progress.steps_total = len(lessons) + len(quizzes)
-    progress.steps_done = sum(l.id in read for l in lessons) + sum(scores.get(q.id, (0, False))[1] for q in quizzes)
+    progress.steps_done = sum(lesson.id in read for lesson in lessons) + sum(
+        scores.get(quiz.id, (0, False))[1] for quiz in quizzes)
     last = enrollment.last_lesson_id if enrollment else None
-    unread = next((l for l in lessons if l.id not in read), None)
+    unread = next((lesson for lesson in lessons if lesson.id not in read), None)
     progress.resume = next((l for l in lessons if l.id == last), None) if last and last not in read else unread
     if progress.resume is None and lessons and not read:
         progress.resume = lessons[0]
     return progress
 
 
+def course_progress(session: Session, course: CourseOutline, user: User | None) -> CourseProgress:
+    return progress_of(course, learner_state(session, user))
+
+
 @dataclass
 class LessonPlace:
     """Where a lesson sits in its course: for the pager and the "what next" button."""
 
-    previous: Lesson | None
-    next: Lesson | None
-    quiz_after: Quiz | None  # the module quiz, when this is the module's last lesson
+    previous: LessonOutline | None
+    next: LessonOutline | None
+    quiz_after: QuizOutline | None  # the module quiz, when this is the module's last lesson
     read: bool
 
 
-def lesson_place(progress: CourseProgress, lesson: Lesson) -> LessonPlace:
+def lesson_place(progress: CourseProgress, lesson: LessonOutline) -> LessonPlace:
     ordered = [(l, read, m) for m in progress.modules for l, read in m.lessons]
     index = next(i for i, (l, _, _) in enumerate(ordered) if l.id == lesson.id)
     _, read, module = ordered[index]
@@ -275,51 +240,60 @@ def lesson_place(progress: CourseProgress, lesson: Lesson) -> LessonPlace:
                        module.quiz if last_of_module else None, read)
 
 
-def enroll(session: Session, user: User, course: Course) -> Enrollment:
+def enroll(session: Session, user: User, course: CourseOutline, state: LearnerState | None = None) -> Enrollment:
     """Enrol a learner (idempotent)."""
-    enrollment = enrollment_of(session, user, course)
+    state = state or learner_state(session, user)
+    enrollment = state.enrollments.get(course.id)
     if enrollment is None:
         enrollment = Enrollment(user_id=user.id, course_id=course.id)
         session.add(enrollment)
-        session.commit()
-        session.refresh(enrollment)
+        session.flush()
+        state.enrollments[course.id] = enrollment
     return enrollment
 
 
-def note_lesson_opened(session: Session, user: User, course: Course, lesson: Lesson) -> None:
-    """Remember the lesson a learner opened last, so they can resume there."""
-    enrollment = enrollment_of(session, user, course)
+def note_lesson_opened(session: Session, user: User, course: CourseOutline, lesson: LessonOutline,
+                       state: LearnerState) -> None:
+    """Remember the lesson a learner opened last, so that "continue" takes them back to it.
+
+    Called from a GET on purpose: opening a lesson is the only signal of where a learner is. It writes
+    only for an enrolled learner and only when the lesson changed, so reloading a page writes nothing."""
+    enrollment = state.enrollments.get(course.id)
     if enrollment and enrollment.last_lesson_id != lesson.id:
         enrollment.last_lesson_id = lesson.id
         session.add(enrollment)
-        session.commit()
 
 
-def mark_lesson_read(session: Session, user: User, course: Course, lesson: Lesson) -> CourseProgress:
+def mark_lesson_read(session: Session, user: User, course: CourseOutline, lesson: LessonOutline) -> CourseProgress:
     """Record a lesson as read (enrolling if needed) and return the updated progress."""
-    enrollment = enroll(session, user, course)
-    exists = session.exec(select(LessonProgress).where(LessonProgress.user_id == user.id,
-                                                       LessonProgress.lesson_id == lesson.id)).first()
-    if exists is None:
+    state = learner_state(session, user)
+    enrollment = enroll(session, user, course, state)
+    if lesson.id not in state.read:
         session.add(LessonProgress(user_id=user.id, lesson_id=lesson.id))
+        state.read.add(lesson.id)
     enrollment.last_lesson_id = lesson.id
     session.add(enrollment)
-    session.commit()
-    return _record_completion_if_done(session, user, course)
+    return complete_if_done(session, user, course, state)
 
 
-def _record_completion_if_done(session: Session, user: User, course: Course) -> CourseProgress:
-    progress = course_progress(session, course, user)
+# Subscribers to "a learner completed a course": fn(session, completion). Certificates subscribe here;
+# they run inside the same unit of work, and send their tasks with `after_commit`.
+completion_hooks: list[Callable[[Session, CourseCompletion], None]] = []
+
+
+def complete_if_done(session: Session, user: User, course: CourseOutline, state: LearnerState) -> CourseProgress:
+    """Decide course completion (the only place that does) and record it once, as a row and an event."""
+    progress = progress_of(course, state)
     if progress.completed and progress.completed_at is None:
-        enrollment = enroll(session, user, course)
+        enrollment = enroll(session, user, course, state)
         enrollment.completed_at = utcnow()
-        final_score = None
-        if progress.final_exam:
-            final_score = _best_scores(session, user).get(progress.final_exam.id, (None, False))[0]
         session.add(enrollment)
-        session.add(CourseCompletion(user_id=user.id, course_id=course.id, score=final_score,
-                                     content_version=course.content_version))
-        session.commit()
+        completion = CourseCompletion(user_id=user.id, course_id=course.id, score=progress.final_score,
+                                      content_version=course.content_version)
+        session.add(completion)
+        session.flush()
+        for hook in completion_hooks:
+            hook(session, completion)
         progress.completed_at = enrollment.completed_at
     return progress
 
@@ -330,13 +304,11 @@ def completions_of(session: Session, user: User) -> list[CourseCompletion]:
 
 # ---------------------------------------------------------------- quizzes
 
-class AnswerError(Exception):
+class AnswerError(InvalidField):
     """A malformed answer: `field` names the question, `message` is a message id."""
 
     def __init__(self, field: str, message: str):
         super().__init__(field, message)
-        self.field = field
-        self.message = message
 
 
 @dataclass
@@ -350,31 +322,48 @@ class QuestionView:
     unit: str = ""
 
 
-def open_attempt(session: Session, user: User, quiz: Quiz) -> QuizAttempt:
-    """The learner's ungraded attempt at a quiz, or a new one with its questions drawn now."""
-    attempt = session.exec(select(QuizAttempt).where(
-        QuizAttempt.user_id == user.id, QuizAttempt.quiz_id == quiz.id,
+def find_open_attempt(session: Session, user_id: int, quiz: QuizOutline) -> QuizAttempt | None:
+    """The learner's ungraded attempt at a quiz, if any. Reads only: nothing is drawn or stored."""
+    return session.exec(select(QuizAttempt).where(
+        QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz.id,
         col(QuizAttempt.graded_at).is_(None)).order_by(col(QuizAttempt.id).desc())).first()
-    live = live_questions(session, quiz)
-    if attempt and set(attempt.question_ids) <= {q.id for q in live}:
+
+
+def open_attempt(session: Session, user: User, quiz: QuizOutline) -> QuizAttempt:
+    """The learner's ungraded attempt at a quiz, or a new one with its questions drawn now."""
+    attempt = find_open_attempt(session, user.id, quiz)
+    live = [q.id for q in quiz.questions]
+    if attempt and set(attempt.question_ids) <= set(live):
         return attempt
-    chosen = [q.id for q in live]
+    chosen = live
     if quiz.draw and quiz.draw < len(chosen):
-        chosen = sorted(random.SystemRandom().sample(chosen, quiz.draw),
-                        key=[q.id for q in live].index)
+        chosen = sorted(random.SystemRandom().sample(chosen, quiz.draw), key=live.index)
     attempt = QuizAttempt(user_id=user.id, quiz_id=quiz.id, question_ids=chosen)
     session.add(attempt)
-    session.commit()
-    session.refresh(attempt)
+    session.flush()
     return attempt
 
 
-def attempt_questions(session: Session, attempt: QuizAttempt) -> list[Question]:
-    rows = {q.id: q for q in session.exec(select(Question).where(col(Question.id).in_(attempt.question_ids)))}
-    return [rows[i] for i in attempt.question_ids if i in rows]
+def attempt_of(session: Session, user: User, attempt_id: int) -> QuizAttempt:
+    """One of the learner's own attempts; another learner's is NotFound, as if it did not exist."""
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise NotFound
+    return attempt
 
 
-def question_view(question: Question, lang: str, attempt_id: int) -> QuestionView:
+def attempt_questions(session: Session, attempt: QuizAttempt) -> list[QuestionItem]:
+    """The attempt's questions in its order: from the read model, or the database for retired ones."""
+    known = catalogue(session)
+    items = {i: known.question(i) for i in attempt.question_ids}
+    missing = [i for i, item in items.items() if item is None]
+    if missing:
+        for q in session.exec(select(Question).where(col(Question.id).in_(missing))):
+            items[q.id] = QuestionItem(q.id, q.slug, q.kind, q.key, q.text)
+    return [items[i] for i in attempt.question_ids if items.get(i) is not None]
+
+
+def question_view(question: QuestionItem, lang: str, attempt_id: int) -> QuestionView:
     """What the browser may see before grading: never the key."""
     text = question.text.get(lang) or next(iter(question.text.values()))
     if question.kind == QuestionKind.ordering:
@@ -388,7 +377,7 @@ def question_view(question: Question, lang: str, attempt_id: int) -> QuestionVie
     return QuestionView(question.slug, question.kind.value, text["prompt"], options, text.get("unit", ""))
 
 
-def _parse_answer(question: Question, value: Any) -> Any:
+def _parse_answer(question: QuestionItem, value: Any) -> Any:
     """Normalise one answer, or raise AnswerError naming the question."""
     kind, slug = question.kind, question.slug
     option_ids = {o["id"] for o in next(iter(question.text.values())).get("options", [])}
@@ -418,7 +407,7 @@ def _parse_answer(question: Question, value: Any) -> Any:
     return [str(v) for v in value]
 
 
-def _is_correct(question: Question, answer: Any) -> bool:
+def _is_correct(question: QuestionItem, answer: Any) -> bool:
     key = question.key
     if question.kind in (QuestionKind.single, QuestionKind.true_false):
         return [answer] == key["correct"]
@@ -429,37 +418,7 @@ def _is_correct(question: Question, answer: Any) -> bool:
     return answer == key["order"]
 
 
-def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: dict[str, Any]) -> QuizAttempt:
-    """Grade an attempt on the server. Raises AnswerError (first bad answer) and stores nothing then."""
-    if attempt.graded_at is not None:
-        raise AnswerError("attempt", N_("This attempt has already been graded. Start a new one."))
-    questions = attempt_questions(session, attempt)
-    parsed, errors = _parse_answers(questions, answers)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise AnswerError(field, message)
-    results = {q.slug: _is_correct(q, parsed[q.slug]) for q in questions}
-    quiz = session.get(Quiz, attempt.quiz_id)
-    attempt.answers = parsed
-    attempt.results = results
-    attempt.score = round(100 * sum(results.values()) / len(results), 1) if results else 0.0
-    attempt.passed = attempt.score >= quiz.pass_mark
-    attempt.graded_at = utcnow()
-    session.add(attempt)
-    session.commit()
-    course = session.get(Course, quiz.course_id)
-    enroll(session, user, course)
-    _record_completion_if_done(session, user, course)
-    session.refresh(attempt)
-    return attempt
-
-
-def check_answers(session: Session, attempt: QuizAttempt, answers: dict[str, Any]) -> dict[str, str]:
-    """Every malformed answer of a submission, {question id: message id}; empty when all are fine."""
-    return _parse_answers(attempt_questions(session, attempt), answers)[1]
-
-
-def _parse_answers(questions: list[Question], answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _parse_answers(questions: list[QuestionItem], answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Normalised answers, and {question id: message id} for each malformed one, in question order."""
     parsed, errors = {}, {}
     for question in questions:
@@ -468,6 +427,37 @@ def _parse_answers(questions: list[Question], answers: dict[str, Any]) -> tuple[
         except AnswerError as error:
             errors[error.field] = error.message
     return parsed, errors
+
+
+def check_answers(questions: list[QuestionItem], answers: dict[str, Any]) -> dict[str, str]:
+    """Every malformed answer of a submission, {question id: message id}; empty when all are fine."""
+    return _parse_answers(questions, answers)[1]
+
+
+def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: dict[str, Any],
+                  questions: list[QuestionItem] | None = None) -> QuizAttempt:
+    """Grade an attempt on the server, then record course completion if this was the last step.
+    Raises AnswerError (first bad answer) and changes nothing then."""
+    if attempt.graded_at is not None:
+        raise AnswerError("attempt", N_("This attempt has already been graded. Start a new one."))
+    questions = questions if questions is not None else attempt_questions(session, attempt)
+    parsed, errors = _parse_answers(questions, answers)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise AnswerError(field_name, message)
+    course = catalogue(session).course_of_quiz(attempt.quiz_id)
+    quiz = course.quiz_with_id(attempt.quiz_id)
+    results = {q.slug: _is_correct(q, parsed[q.slug]) for q in questions}
+    attempt.answers = parsed
+    attempt.results = results
+    attempt.score = round(100 * sum(results.values()) / len(results), 1) if results else 0.0
+    attempt.passed = attempt.score >= quiz.pass_mark
+    attempt.graded_at = utcnow()
+    session.add(attempt)
+    state = learner_state(session, user)  # flushes the graded attempt first, so its score counts
+    enroll(session, user, course, state)
+    complete_if_done(session, user, course, state)
+    return attempt
 
 
 @dataclass
@@ -484,60 +474,89 @@ class Feedback:
     key: dict
 
 
-def attempt_feedback(session: Session, attempt: QuizAttempt, lang: str) -> list[Feedback]:
+def attempt_feedback(questions: list[QuestionItem], attempt: QuizAttempt, lang: str) -> list[Feedback]:
     feedback = []
-    for question in attempt_questions(session, attempt):
+    for question in questions:
         text = question.text.get(lang) or next(iter(question.text.values()))
-        given = attempt.answers.get(question.slug)
         options = text.get("options") or text.get("items") or []
         feedback.append(Feedback(question.slug, question.kind.value, text["prompt"],
-                                 bool(attempt.results.get(question.slug)), given, options,
-                                 text.get("explanation", ""), question.key))
+                                 bool(attempt.results.get(question.slug)), attempt.answers.get(question.slug),
+                                 options, text.get("explanation", ""), question.key))
     return feedback
 
 
-def attempts_of(session: Session, user: User, quiz: Quiz) -> list[QuizAttempt]:
-    return list(session.exec(select(QuizAttempt).where(
-        QuizAttempt.user_id == user.id, QuizAttempt.quiz_id == quiz.id,
-        col(QuizAttempt.graded_at).is_not(None)).order_by(col(QuizAttempt.id).desc())))
+@dataclass
+class AnswerKey:
+    """What an answer must not reveal about one question, in every language: the texts of the keyed
+    options, the items in their keyed order, the keyed numbers."""
+
+    texts: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    numbers: list[float] = field(default_factory=list)
 
 
-def personal_data(session: Session, user: User) -> dict:
-    """Everything the course engine keeps about a person, for their data export."""
-    def dump(rows):
-        return [row.model_dump(mode="json") for row in rows]
-    return {
-        "enrollments": dump(session.exec(select(Enrollment).where(Enrollment.user_id == user.id))),
-        "lessons_read": dump(session.exec(select(LessonProgress).where(LessonProgress.user_id == user.id))),
-        "quiz_attempts": dump(session.exec(select(QuizAttempt).where(QuizAttempt.user_id == user.id))),
-        "course_completions": dump(session.exec(select(CourseCompletion).where(CourseCompletion.user_id == user.id))),
-    }
+def answer_keys(questions: list[QuestionItem]) -> list[AnswerKey]:
+    """The keys of an attempt's questions, for the tutor's leak check. The key format stays here."""
+    keys = []
+    for question in questions:
+        key = AnswerKey()
+        for text in question.text.values():
+            if question.kind in (QuestionKind.single, QuestionKind.multiple):
+                key.texts += [o["text"] for o in text["options"] if o["id"] in question.key["correct"]]
+            elif question.kind == QuestionKind.ordering:
+                items = {i["id"]: i["text"] for i in text["items"]}
+                key.order = [items[i] for i in question.key["order"]]
+        if question.kind == QuestionKind.numeric:
+            key.numbers.append(float(question.key["answer"]))
+        keys.append(key)
+    return keys
+
+
+def open_attempt_keys(session: Session, user_id: int, course_slug: str | None, quiz_slug: str | None) -> list[AnswerKey]:
+    """The keys of the learner's ungraded attempt at a quiz, if there is one. Reads only."""
+    if not course_slug or not quiz_slug:
+        return []
+    try:
+        quiz = get_course(session, course_slug).quiz(quiz_slug)
+    except NotFound:
+        return []
+    attempt = find_open_attempt(session, user_id, quiz)
+    return answer_keys(attempt_questions(session, attempt)) if attempt else []
+
+
+# ---------------------------------------------------------------- the catalogue as cards
+
+@dataclass
+class CardCounts:
+    modules: int
+    lessons: int
+    questions: int
+    words: int
 
 
 @dataclass
 class CourseCard:
+    """One course as the catalogue shows it (and the API's course shape), in one content language."""
+
     slug: str
     title: str
     summary: str
     audience: str
-    counts: CourseCounts
-    percent: int | None
+    counts: CardCounts
+    progress_percent: int | None
     completed: bool
 
 
-def course_card(session: Session, course: Course, user: User | None, lang: str,
-                progress: CourseProgress | None = None) -> CourseCard:
-    """One course as the catalogue shows it, with the learner's progress if enrolled."""
-    if user and progress is None:
-        progress = course_progress(session, course, user)
-    return CourseCard(
-        course.slug, course.title.get(lang, ""), course.summary.get(lang, ""), course.audience,
-        course_counts(session, course),
-        progress.percent if progress and progress.enrolled else None,
-        bool(progress and progress.completed_at),
-    )
+def course_card(course: CourseOutline, lang: str, progress: CourseProgress | None) -> CourseCard:
+    counts = course.counts
+    enrolled = progress is not None and progress.enrolled
+    return CourseCard(course.slug, course.title.get(lang, ""), course.summary.get(lang, ""), course.audience,
+                      CardCounts(counts.modules, counts.lessons, counts.questions, counts.words.get(lang, 0)),
+                      progress.percent if enrolled else None, bool(enrolled and progress.completed_at))
 
 
-def catalogue(session: Session, user: User | None, lang: str) -> list[CourseCard]:
+def catalogue_cards(session: Session, user: User | None, lang: str) -> list[CourseCard]:
     """Courses for the catalogue in one content language, with the learner's progress if enrolled."""
-    return [course_card(session, course, user, lang) for course in list_courses(session)]
+    courses = catalogue(session).courses
+    state = learner_state(session, user) if user else None
+    return [course_card(course, lang, progress_of(course, state) if state else None) for course in courses]

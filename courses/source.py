@@ -245,6 +245,18 @@ def read_glossary(content_dir: Path) -> tuple[dict[str, dict[str, dict]], list[S
     return _read_glossary(reader, content_dir), reader.errors
 
 
+def glossary_terms(content_dir: Path, lang: str) -> list[tuple[str, dict]]:
+    """The glossary of one language, sorted by term, read once per edit of the glossary files."""
+    stamps = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(content_dir.glob("glossary.*.yaml")))
+    return _sorted_glossary(content_dir, lang, stamps)
+
+
+@lru_cache(maxsize=16)
+def _sorted_glossary(content_dir: Path, lang: str, _stamps: tuple) -> list[tuple[str, dict]]:
+    glossary, _errors = read_glossary(content_dir)
+    return sorted(glossary.get(lang, {}).items(), key=lambda kv: str(kv[1]["term"]).casefold())
+
+
 def _read_question(reader: _Reader, path: Path, raw: dict) -> tuple[str, str, dict, dict] | None:
     line = raw.get(LINE, 0)
     qid = reader.ident(path, raw)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from celery import shared_task
-from sqlmodel import Session
 
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
-from gennation.platform.database import make_engine
+from gennation.platform.database import Database
 from gennation.platform.worker import settings_of
 
 
@@ -20,9 +19,9 @@ def reload_courses(self) -> dict:
     courses, _glossary, errors = read_all(settings.content_dir)
     if errors:
         return {"errors": [str(e) for e in errors[:50]]}
-    engine = make_engine(settings.database_url)
+    database = Database(settings.database_url, pool_size=1)
     try:
-        with Session(engine) as session:
+        with database.unit_of_work() as session:
             return load_courses(session, courses)
     finally:
-        engine.dispose()
+        database.dispose()

@@ -1,4 +1,4 @@
-"""Site-wide pages: the root redirect, the home page and health checks."""
+"""Site-wide pages: the root redirect, the language switch, the home page and health checks."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -6,23 +6,43 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from gennation.courses import service as courses
-from gennation.frontend.rendering import render
+from gennation.frontend.rendering import LANGUAGE_COOKIE, render
+from gennation.platform.accounts import service as accounts
 from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
 from gennation.platform.i18n import content_language, negotiate
+from gennation.platform.settings import LANGUAGES
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(tags=["health"])
 
 
 @pages.get("/")
-def root(request: Request):
-    lang = request.session.get("lang") or negotiate(request.headers.get("accept-language"))
+def root(request: Request, user: CurrentUser):
+    """The language chosen last (the switch's cookie), else the account's, else the browser's."""
+    lang = request.cookies.get(LANGUAGE_COOKIE)
+    if lang not in LANGUAGES:
+        lang = user.language if user else negotiate(request.headers.get("accept-language"))
     return RedirectResponse(f"/{lang}/", status_code=307)
+
+
+@pages.get("/{lang}/language")
+def switch_language(request: Request, lang: PageLang, session: DbSession, user: CurrentUser, next: str = ""):
+    """The language switch: remember the choice without a server session, then show the page in it.
+    A signed-in person's account language follows too (it is the language of their e-mails)."""
+    target = next if next.startswith(f"/{lang}/") and not next.startswith("//") and "\\" not in next else f"/{lang}/"
+    if user:
+        accounts.update_language(session, user, lang)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax",
+                        secure=request.app.state.settings.secure_cookies)
+    return response
 
 
 @pages.get("/{lang}/")
 def home(request: Request, lang: PageLang, session: DbSession, user: CurrentUser):
-    return render(request, "frontend/home.html", {"courses": courses.catalogue(session, user, content_language(lang))}, lang=lang)
+    cards = courses.catalogue_cards(session, user, content_language(lang))
+    return render(request, "frontend/home.html", {"courses": cards}, lang=lang,
+                  public=courses.catalogue(session).tag if user is None else None)
 
 
 @api.get("/healthz/live")

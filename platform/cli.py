@@ -62,38 +62,36 @@ def courses_validate() -> None:
 @courses_app.command("load")
 def courses_load() -> None:
     """Import or update every course (only when all sources are valid); progress is kept."""
-    from sqlmodel import Session
-
     from gennation.courses.service import load_courses
-    from gennation.platform.database import make_engine
+    from gennation.platform.database import Database
     courses, _glossary, errors = _read_sources()
     if errors:
         for error in errors:
             typer.echo(str(error), err=True)
         typer.echo("nothing loaded: fix the problems above first (gennation courses validate)", err=True)
         raise typer.Exit(1)
-    with Session(make_engine(get_settings().database_url)) as session:
-        for slug, outcome in load_courses(session, courses).items():
-            typer.echo(f"{slug}: {outcome}")
+    with Database(get_settings().database_url).unit_of_work() as session:
+        report = load_courses(session, courses)
+    for slug, outcome in report.items():
+        typer.echo(f"{slug}: {outcome}")
 
 
 @users_app.command("set-role")
 def users_set_role(username: str, role: str) -> None:
     """Appoint a person as learner, teacher, civil_servant, organiser or admin."""
-    from sqlmodel import Session
-
     from gennation.platform.accounts.models import Role
     from gennation.platform.accounts.service import set_role
-    from gennation.platform.database import make_engine
+    from gennation.platform.database import Database
+    from gennation.platform.errors import NotFound
     if role not in Role.__members__:
         typer.echo(f"unknown role {role!r}; use one of: {', '.join(Role.__members__)}", err=True)
         raise typer.Exit(2)
-    with Session(make_engine(get_settings().database_url)) as session:
-        try:
+    try:
+        with Database(get_settings().database_url).unit_of_work() as session:
             set_role(session, username, Role(role))
-        except LookupError:
-            typer.echo(f"no such user: {username}", err=True)
-            raise typer.Exit(1) from None
+    except NotFound:
+        typer.echo(f"no such user: {username}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"{username} is now {role}")
 
 
@@ -112,12 +110,12 @@ def tutor_eval(file: str) -> None:
     import asyncio
     from pathlib import Path
 
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
     from gennation.platform.accounts.models import User
     from gennation.platform.accounts.schemas import RegistrationIn
     from gennation.platform.accounts.service import register
-    from gennation.platform.database import make_engine
+    from gennation.platform.database import Database
     from gennation.tutor.evaluation import load_cases, run
     from gennation.tutor.service import build_runtime
 
@@ -131,16 +129,17 @@ def tutor_eval(file: str) -> None:
     if hasattr(runtime.backend, "wait_ready") and not runtime.backend.wait_ready():
         typer.echo("the tutor model is not available (see the log line above)", err=True)
         raise typer.Exit(1)
-    with Session(make_engine(settings.database_url)) as session:
+    db = Database(settings.database_url)
+    with db.unit_of_work() as session:
         user = session.exec(select(User).where(User.username == "tutor-eval")).first() or register(
             session, RegistrationIn(username="tutor-eval", password="evaluation-only-" + settings.secret_key[:12],
                                     display_name="Tutor evaluation", region="astana", category="adult"))
 
-        def show(outcome) -> None:
-            typer.echo(f"[{outcome.kind:8}] {outcome.case.lang} {outcome.seconds:5.1f}s "
-                       f"{'lang-ok' if outcome.lang_ok else 'LANG!'} {outcome.case.question[:70]}")
+    def show(outcome) -> None:
+        typer.echo(f"[{outcome.kind:8}] {outcome.case.lang} {outcome.seconds:5.1f}s "
+                   f"{'lang-ok' if outcome.lang_ok else 'LANG!'} {outcome.case.question[:70]}")
 
-        report = asyncio.run(run(session, runtime, user, cases, show))
+    report = asyncio.run(run(db, runtime, user.id, cases, show))
     runtime.close()
     for line in report.lines():
         typer.echo(line)

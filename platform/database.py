@@ -1,22 +1,37 @@
-"""Engine and session handling. SQLite for the embedded default, PostgreSQL in production."""
+"""Engine, sessions and the unit of work. SQLite for the embedded default, PostgreSQL in production.
+
+A request, a CLI command, a Celery task or a benchmark step is one unit of work: one session that is
+committed when the work succeeds and rolled back when it raises. Services only `flush()`.
+
+A web process holds at most `pool_size` sessions at once: each one takes a slot first, waiting
+without blocking the event loop when all are in use, so a burst of requests queues instead of timing
+out on the connection pool.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from fastapi import Request
+import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 20) -> Engine:
+    # A few connections beyond the slots serve work outside requests (in-process tasks, health checks).
+    pool = {"pool_size": pool_size, "max_overflow": 5, "pool_timeout": 30}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
@@ -27,10 +42,91 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session per request, committed by the services themselves."""
-    with Session(request.app.state.engine) as session:
-        yield session
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the unit of work has committed (Celery tasks are sent then, never before)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def _finish(session: Session, succeeded: bool) -> None:
+    try:
+        if succeeded:
+            session.commit()
+            for callback in session.info.pop("after_commit", []):
+                callback()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def _has_work(session: Session) -> bool:
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
+
+
+class Database:
+    """The engine of one process and the slots its sessions take."""
+
+    def __init__(self, url: str, pool_size: int = 20):
+        self.engine = make_engine(url, pool_size)
+        self.pool_size = pool_size
+        self._slots: anyio.CapacityLimiter | None = None
+
+    def session(self) -> Session:
+        # Objects stay readable after commit: pages render them once the work is committed.
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """Synchronous unit of work, for the CLI, Celery tasks, benchmarks and thread-pool code."""
+        session = self.session()
+        try:
+            yield session
+        except BaseException:
+            _finish(session, False)
+            raise
+        _finish(session, True)
+
+    @property
+    def slots(self) -> anyio.CapacityLimiter:
+        if self._slots is None:
+            self._slots = anyio.CapacityLimiter(self.pool_size)
+        return self._slots
+
+    def reset_slots(self) -> None:
+        """A new event loop (server start) gets fresh slots."""
+        self._slots = None
+
+    async def run(self, work: Callable[..., T], *args) -> T:
+        """`work(session, *args)` as one unit of work in the thread pool, from async code. Async routes
+        use this for their short database steps, never a session across an `await`."""
+        async with self.slots:
+            return await run_in_threadpool(self._run, work, args)
+
+    def _run(self, work: Callable[..., T], args: tuple) -> T:
+        with self.unit_of_work() as session:
+            return work(session, *args)
+
+    @asynccontextmanager
+    async def request_unit_of_work(self) -> AsyncIterator[Session]:
+        """A request's unit of work, entered on the event loop: committed when the route returns, rolled
+        back when it raises. The session's own calls happen in plain `def` routes, in the thread pool."""
+        async with self.slots:
+            session = self.session()
+            try:
+                yield session
+            except BaseException:
+                if _has_work(session):
+                    await run_in_threadpool(_finish, session, False)
+                else:
+                    session.close()
+                raise
+            if _has_work(session) or session.info.get("after_commit"):
+                await run_in_threadpool(_finish, session, True)
+            else:
+                session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,38 +1,47 @@
-"""FastAPI dependencies shared by every domain: settings, language, current user, CSRF."""
+"""FastAPI dependencies shared by every domain: the unit of work, language, current user, CSRF, forms."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from gennation.platform.accounts.models import Role, User
-from gennation.platform.database import get_session
-from gennation.platform.i18n import gettext, negotiate
+from gennation.platform.database import Database
+from gennation.platform.errors import Forbidden, NotFound
+from gennation.platform.i18n import negotiate
 from gennation.platform.security import read_token, same_token
 from gennation.platform.settings import LANGUAGES, Settings
-
-DbSession = Annotated[Session, Depends(get_session)]
-
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def page_lang(lang: str) -> str:
+async def page_lang(lang: str) -> str:
     """The `{lang}` of a page path; anything else is not a page of ours."""
     if lang not in LANGUAGES:
-        raise HTTPException(status_code=404)
+        raise NotFound
     return lang
 
 
-def api_lang(request: Request, lang: str | None = None) -> str:
+async def api_lang(request: Request, lang: str | None = None) -> str:
     """API language: the `lang` query parameter, else Accept-Language, else Kazakh."""
     return lang if lang in LANGUAGES else negotiate(request.headers.get("accept-language"))
 
 
-def current_user(request: Request, session: DbSession) -> User | None:
-    """The signed-in person: a bearer token (API) or the signed session cookie (browser)."""
+def _load_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+async def current_user(request: Request) -> User | None:
+    """The signed-in person: a bearer token (API) or the signed session cookie (browser).
+
+    An anonymous request touches no database. A signed-in one reads the person in a short unit of work
+    of its own, so that async routes (the tutor) never hold a session while they wait."""
+    if hasattr(request.state, "user"):
+        return request.state.user
     settings: Settings = request.app.state.settings
     user_id = None
     auth = request.headers.get("authorization", "")
@@ -40,33 +49,38 @@ def current_user(request: Request, session: DbSession) -> User | None:
         user_id = read_token(settings.secret_key, auth[7:].strip(), settings.token_max_age)
     elif "session" in request.scope:
         user_id = request.session.get("uid")
-    user = session.get(User, user_id) if user_id else None
+    db: Database = request.app.state.db
+    user = await db.run(_load_user, user_id) if isinstance(user_id, int) else None
     request.state.user = user
     return user
 
 
+async def get_session(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> AsyncIterator[Session]:
+    """The request's unit of work (see `Database.request_unit_of_work`). It starts once the person is
+    known, so a request never waits for a second database slot while holding one."""
+    async with request.app.state.db.request_unit_of_work() as session:
+        yield session
+
+
+# scope="function": the unit of work ends when the route returns, before the response is sent
+# (a stream that follows holds no connection, and a failed commit is never reported as success).
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
 class LoginRequired(Exception):
-    """Raised by page routes; answered with a redirect to the login page."""
+    """Raised by page routes; answered with a redirect to the login page (or 401 for the API)."""
 
 
-def require_api_user(request: Request, user: Annotated[User | None, Depends(current_user)]) -> User:
-    if user is None:
-        lang = api_lang(request, request.query_params.get("lang"))
-        raise HTTPException(status_code=401, detail=gettext(lang, "Please sign in first."),
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
-
-
-def require_page_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
     if user is None:
         raise LoginRequired
     return user
 
 
 def require_role(*roles: Role):
-    def check(user: Annotated[User, Depends(require_page_user)]) -> User:
+    def check(user: Annotated[User, Depends(require_user)]) -> User:
         if user.role not in roles and user.role != Role.admin:
-            raise HTTPException(status_code=403)
+            raise Forbidden
         return user
     return check
 
@@ -75,20 +89,25 @@ class CsrfFailed(Exception):
     pass
 
 
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read on the event loop so that the route itself can be a plain `def`."""
+    return await request.form()
+
+
 async def csrf_protect(request: Request) -> None:
     """Every state-changing browser request carries the session's CSRF token (form field or header)."""
     expected = request.session.get("csrf")
     given = request.headers.get("x-csrf-token")
     if not given:
-        form = await request.form()
-        given = form.get("csrf_token")
+        given = (await request.form()).get("csrf_token")
     if not same_token(expected, str(given) if given else None):
         raise CsrfFailed
 
 
 CurrentUser = Annotated[User | None, Depends(current_user)]
-PageUser = Annotated[User, Depends(require_page_user)]
-ApiUser = Annotated[User, Depends(require_api_user)]
+PageUser = Annotated[User, Depends(require_user)]
+ApiUser = Annotated[User, Depends(require_user)]
 PageLang = Annotated[str, Depends(page_lang)]
 ApiLang = Annotated[str, Depends(api_lang)]
+SubmittedForm = Annotated[FormData, Depends(form_data)]
 Csrf = Depends(csrf_protect)

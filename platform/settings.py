@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     token_max_age: int = Field(default=30 * 24 * 3600, gt=0)
     login_attempts_per_15min: int = Field(default=10, gt=0)
     secure_cookies: bool = False
+    # Database sessions one web process holds at once; more requests wait their turn (never time out).
+    db_pool_size: int = Field(default=20, gt=0, le=200)
 
     @field_validator("database_url")
     @classmethod

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import event, text
 
 from gennation.courses.service import load_courses
 from gennation.courses.source import ContentRules, read_all
@@ -119,7 +120,8 @@ def app(settings):
 
 @pytest.fixture
 def session(app):
-    with Session(app.state.engine) as db:
+    """A session for arranging and checking; services only flush, so a test commits what a client must see."""
+    with app.state.db.session() as db:
         yield db
 
 
@@ -134,6 +136,7 @@ def course_sources():
 def loaded(session, course_sources):
     """The fixture course, loaded."""
     load_courses(session, course_sources)
+    session.commit()
     from gennation.courses.service import get_course
     return get_course(session, "test-course")
 
@@ -192,3 +195,18 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="kk-KZ")
     yield context.new_page()
     context.close()
+
+
+@contextmanager
+def count_queries(engine) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` inside the block."""
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

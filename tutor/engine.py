@@ -9,6 +9,7 @@ Both hand the web process the same events: position, token, done, error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -72,34 +73,163 @@ class TutorUnavailable(Exception):
     """The model is missing or failed to load; the message is for the log, not for learners."""
 
 
-class EmbeddedBackend:
+class LearnerBusy(Exception):
+    """The learner's previous question is still being answered."""
+
+
+# ---------------------------------------------------------------- one question at a time per learner
+#
+# A learner's slot names the job that holds it. It is taken before the job is queued and freed by
+# whoever is first: the model side when the job ends (before "done" is sent, so the next question may
+# follow at once), or the web side when the learner leaves early. Freeing compares the job, so it
+# happens once, and a late free never releases a newer question's slot.
+
+class MemorySlots:
+    """Slots in this process (the embedded mode: the model thread and the web side share them)."""
+
+    def __init__(self):
+        self._held: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    async def take(self, user_id: int, job_id: str) -> bool:
+        with self._lock:
+            if user_id in self._held:
+                return False
+            self._held[user_id] = job_id
+            return True
+
+    def free_now(self, user_id: int, job_id: str) -> None:
+        with self._lock:
+            if self._held.get(user_id) == job_id:
+                del self._held[user_id]
+
+    async def free(self, user_id: int, job_id: str) -> None:
+        self.free_now(user_id, job_id)
+
+    async def held(self, user_id: int) -> bool:
+        return user_id in self._held
+
+
+class RedisSlots:
+    """Slots in Redis, shared by every web process and Celery worker."""
+
+    TTL = 300  # a slot outlives no crash by more than this
+    # Delete the slot only if this job holds it (the usual compare-and-delete).
+    FREE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+    def __init__(self, redis_url: str):
+        import redis.asyncio as aioredis
+        self.redis_url = redis_url
+        self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+
+    @staticmethod
+    def key(user_id: int) -> str:
+        return f"tutor:slot:{user_id}"
+
+    async def take(self, user_id: int, job_id: str) -> bool:
+        return bool(await self.redis.set(self.key(user_id), job_id, nx=True, ex=self.TTL))
+
+    async def free(self, user_id: int, job_id: str) -> None:
+        await self.redis.eval(self.FREE, 1, self.key(user_id), job_id)
+
+    def free_now(self, user_id: int, job_id: str, client=None) -> None:
+        """From a Celery worker (synchronous Redis client)."""
+        import redis
+        (client or redis.Redis.from_url(self.redis_url)).eval(self.FREE, 1, self.key(user_id), job_id)
+
+    async def held(self, user_id: int) -> bool:
+        return bool(await self.redis.exists(self.key(user_id)))
+
+
+def serve_job(worker: "ModelWorker | None", job: Job, emit: Callable[[dict], None], cancelled: Callable[[], bool],
+              free_slot: Callable[[], None]) -> dict:
+    """Serve one job, the same way on the embedded model thread and on a Celery worker."""
+    try:
+        if worker is None:
+            last = {"type": "error", "message": "unavailable"}
+        elif cancelled():  # the learner left while waiting
+            last = {"type": "done", "tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
+        else:
+            emit({"type": "position", "position": 0})
+            last = {"type": "done", **worker.generate(job.messages, job.max_tokens,
+                                                      lambda text: emit({"type": "token", "text": text}), cancelled)}
+    except Exception as error:  # noqa: BLE001 - the learner gets a message, the log the details
+        log.exception("tutor generation failed")
+        last = {"type": "error", "message": str(error)}
+    free_slot()
+    emit(last)
+    return last
+
+
+class Backend:
+    """What both backends share: take the learner's slot, relay the job's events, and when the learner
+    leaves early, cancel the job and free the slot."""
+
+    slots: MemorySlots | RedisSlots
+
+    async def stream(self, job: Job) -> AsyncIterator[dict]:
+        """Queue `job` and yield its events until done; leaving early cancels the generation.
+        Raises LearnerBusy when the learner's previous question still holds their slot."""
+        self._check_available()
+        if job.user_id is not None and not await self.slots.take(job.user_id, job.id):
+            raise LearnerBusy(job.user_id)
+        finished = False
+        try:
+            async with contextlib.aclosing(self._relay(job)) as events:
+                async for event in events:
+                    yield event
+                    if event["type"] in ("done", "error"):
+                        finished = True
+                        return
+        finally:
+            if not finished:
+                await self._cancel(job)
+                if job.user_id is not None:
+                    await self.slots.free(job.user_id, job.id)
+
+    def _check_available(self) -> None:
+        pass
+
+    def _relay(self, job: Job) -> AsyncIterator[dict]:
+        raise NotImplementedError
+
+    async def _cancel(self, job: Job) -> None:
+        raise NotImplementedError
+
+
+class EmbeddedBackend(Backend):
     """The embedded mode: one worker thread owns the model and takes jobs from a queue in turn."""
 
-    def __init__(self, model_path: Path, n_threads: int | None = None):
+    def __init__(self, model_path: Path, n_threads: int | None = None,
+                 load_model: Callable[[Path, int | None], "ModelWorker"] | None = None):
         self.model_path = model_path
         self.n_threads = n_threads
+        self.load_model = load_model or ModelWorker
         self.status = "not loaded"
+        self.slots = MemorySlots()
         self._worker: ModelWorker | None = None
         self._jobs: queue.Queue = queue.Queue()
         self._pending: list[str] = []
         self._channels: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
         self._cancelled: set[str] = set()
-        self._active: dict[int, int] = {}
-        self._live: dict[str, int | None] = {}  # job -> user, until the job is over for its learner
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
 
     # -- model thread ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Check the file now (one clear log line if it is unusable); load the model in the worker thread."""
-        try:
-            check(self.model_path)
-        except ModelFileError as error:
-            self.status = "unavailable"
-            log.warning("tutor unavailable: %s", error)
-            self._ready.set()
+        """Check the file now (one clear log line if it is unusable); load the model in the worker thread.
+        Starting again (another app sharing this backend) changes nothing."""
+        if self._thread is not None:
             return
+        if self.load_model is ModelWorker:
+            try:
+                check(self.model_path)
+            except ModelFileError as error:
+                self.status = "unavailable"
+                log.warning("tutor unavailable: %s", error)
+                self._ready.set()
+                return
         self.status = "loading"
         self._thread = threading.Thread(target=self._run, name="tutor-model", daemon=True)
         self._thread.start()
@@ -110,7 +240,7 @@ class EmbeddedBackend:
 
     def _run(self) -> None:
         try:
-            self._worker = ModelWorker(self.model_path, self.n_threads)
+            self._worker = self.load_model(self.model_path, self.n_threads)
             self.status = "ready"
         except Exception as error:  # noqa: BLE001 - a bad file must not take the platform down
             self.status = "unavailable"
@@ -128,31 +258,10 @@ class EmbeddedBackend:
             waiting = list(self._pending)
         for position, other in enumerate(waiting, start=1):
             self._emit(other, {"type": "position", "position": position})
-        try:
-            if self._worker is None:
-                last = {"type": "error", "message": "unavailable"}
-            elif job.id in self._cancelled:  # the learner left while waiting
-                last = {"type": "done", "tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
-            else:
-                self._emit(job.id, {"type": "position", "position": 0})
-                last = {"type": "done", **self._worker.generate(
-                    job.messages, job.max_tokens, lambda text: self._emit(job.id, {"type": "token", "text": text}),
-                    lambda: job.id in self._cancelled)}
-        except Exception as error:  # noqa: BLE001
-            log.exception("tutor generation failed")
-            last = {"type": "error", "message": str(error)}
-        # The learner's slot is free before they hear the job is over: their next question may follow at once.
+        free = (lambda: self.slots.free_now(job.user_id, job.id)) if job.user_id is not None else (lambda: None)
+        serve_job(self._worker, job, lambda event: self._emit(job.id, event), lambda: job.id in self._cancelled, free)
         with self._lock:
             self._cancelled.discard(job.id)
-            self._release(job.id)
-        self._emit(job.id, last)
-
-    def _release(self, job_id: str) -> None:
-        """Free the learner's slot, once, by whoever is first: the model thread or the learner leaving."""
-        if job_id in self._live:
-            user_id = self._live.pop(job_id)
-            if user_id is not None:
-                self._active[user_id] = max(0, self._active.get(user_id, 1) - 1)
 
     def _emit(self, job_id: str, event: dict) -> None:
         channel = self._channels.get(job_id)
@@ -161,50 +270,40 @@ class EmbeddedBackend:
             loop.call_soon_threadsafe(events.put_nowait, event)
 
     # -- web side -------------------------------------------------------------------------------
-    async def active_count(self, user_id: int) -> int:
-        return self._active.get(user_id, 0)
-
-    async def stream(self, job: Job) -> AsyncIterator[dict]:
-        """Queue `job` and yield its events until done; leaving early cancels the generation."""
+    def _check_available(self) -> None:
         if self.status not in ("ready", "loading"):
             raise TutorUnavailable(self.status)
+
+    async def _relay(self, job: Job) -> AsyncIterator[dict]:
         events: asyncio.Queue = asyncio.Queue()
         with self._lock:
             self._channels[job.id] = (asyncio.get_running_loop(), events)
             self._pending.append(job.id)
             position = len(self._pending)
-            self._live[job.id] = job.user_id
-            if job.user_id is not None:
-                self._active[job.user_id] = self._active.get(job.user_id, 0) + 1
         self._jobs.put(job)
-        finished = False
         try:
             yield {"type": "position", "position": position}
             while True:
-                event = await events.get()
-                yield event
-                if event["type"] in ("done", "error"):
-                    finished = True
-                    return
+                yield await events.get()
         finally:
-            if not finished:
-                with self._lock:
-                    self._cancelled.add(job.id)
-                    self._release(job.id)  # a left question no longer holds the learner's slot
             self._channels.pop(job.id, None)
+
+    async def _cancel(self, job: Job) -> None:
+        with self._lock:
+            self._cancelled.add(job.id)
 
     def close(self) -> None:
         self._jobs.put(None)
 
 
-class RedisBackend:
+class RedisBackend(Backend):
     """Production: jobs go to Celery's `tutor` queue; tokens come back on a Redis stream per job."""
 
     PENDING = "tutor:pending"
 
     def __init__(self, redis_url: str, celery_app):
-        import redis.asyncio as aioredis
-        self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.slots = RedisSlots(redis_url)
+        self.redis = self.slots.redis
         self.celery = celery_app
         self.status = "ready"
 
@@ -216,46 +315,23 @@ class RedisBackend:
     def cancel_key(job_id: str) -> str:
         return f"tutor:cancel:{job_id}"
 
-    @staticmethod
-    def active_key(user_id: int) -> str:
-        return f"tutor:active:{user_id}"
-
-    @staticmethod
-    def live_key(job_id: str) -> str:
-        return f"tutor:live:{job_id}"
-
-    async def active_count(self, user_id: int) -> int:
-        return int(await self.redis.get(self.active_key(user_id)) or 0)
-
-    async def stream(self, job: Job) -> AsyncIterator[dict]:
+    async def _relay(self, job: Job) -> AsyncIterator[dict]:
         await self.redis.zadd(self.PENDING, {job.id: time.time()})
-        if job.user_id is not None:
-            await self.redis.set(self.live_key(job.id), job.user_id, ex=600)
-            await self.redis.incr(self.active_key(job.user_id))
-            await self.redis.expire(self.active_key(job.user_id), 300)
         self.celery.send_task("tutor.generate", args=[job.id, job.messages, job.max_tokens, job.user_id],
                               queue="tutor")
-        finished, last_id, last_position = False, "0", None
-        try:
-            while True:
-                reply = await self.redis.xread({self.stream_key(job.id): last_id}, block=1000, count=50)
-                if not reply:
-                    rank = await self.redis.zrank(self.PENDING, job.id)
-                    if rank is not None and rank + 1 != last_position:
-                        last_position = rank + 1
-                        yield {"type": "position", "position": last_position}
-                    continue
-                for entry_id, fields in reply[0][1]:
-                    last_id = entry_id
-                    event = json.loads(fields["event"])
-                    yield event
-                    if event["type"] in ("done", "error"):
-                        finished = True
-                        return
-        finally:
-            if not finished:
-                await self.redis.set(self.cancel_key(job.id), "1", ex=600)
-                await self.redis.zrem(self.PENDING, job.id)
-                # Free the learner's slot now, once (the worker does the same when it finishes first).
-                if job.user_id is not None and await self.redis.delete(self.live_key(job.id)) == 1:
-                    await self.redis.decr(self.active_key(job.user_id))
+        last_id, last_position = "0", None
+        while True:
+            reply = await self.redis.xread({self.stream_key(job.id): last_id}, block=1000, count=50)
+            if not reply:
+                rank = await self.redis.zrank(self.PENDING, job.id)
+                if rank is not None and rank + 1 != last_position:
+                    last_position = rank + 1
+                    yield {"type": "position", "position": last_position}
+                continue
+            for entry_id, fields in reply[0][1]:
+                last_id = entry_id
+                yield json.loads(fields["event"])
+
+    async def _cancel(self, job: Job) -> None:
+        await self.redis.set(self.cancel_key(job.id), "1", ex=600)
+        await self.redis.zrem(self.PENDING, job.id)

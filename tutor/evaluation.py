@@ -10,10 +10,13 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session
 
+from gennation.courses import service as courses
+from gennation.courses.service import AnswerKey
 from gennation.platform.accounts.models import User
+from gennation.platform.database import Database
 from gennation.tutor import guard
 from gennation.tutor.models import AnswerKind
-from gennation.tutor.service import Question, TutorRuntime, _quiz_keys, ask
+from gennation.tutor.service import Question, TutorRuntime, ask
 
 
 @dataclass
@@ -95,15 +98,21 @@ def load_cases(path: Path) -> list[Case]:
     return [Case(**item) for item in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]]
 
 
-async def run(session: Session, runtime: TutorRuntime, user: User, cases: list[Case],
+def _open_quiz_keys(session: Session, user_id: int, course: str, quiz: str) -> list[AnswerKey]:
+    """Open the learner's attempt at the case's quiz (as visiting the quiz page does) and return its keys."""
+    attempt = courses.open_attempt(session, session.get(User, user_id), courses.get_course(session, course).quiz(quiz))
+    return courses.answer_keys(courses.attempt_questions(session, attempt))
+
+
+async def run(db: Database, runtime: TutorRuntime, user_id: int, cases: list[Case],
               progress=lambda outcome: None) -> Report:
-    """Ask every case as `user` (the rate limit is the caller's to lift) and measure the answers."""
+    """Ask every case as the learner `user_id` (the rate limit is the caller's to lift) and measure the answers."""
     outcomes = []
     for case in cases:
-        keys = _quiz_keys(session, user, case.course, case.quiz) if case.quiz else []
+        keys = await db.run(_open_quiz_keys, user_id, case.course, case.quiz) if case.quiz else []
         start = time.perf_counter()
-        answer = await ask(session, runtime, Question(case.question, case.lang, user, case.course,
-                                                      case.lesson, case.quiz))
+        answer = await ask(db, runtime, Question(case.question, case.lang, user_id, case.course, case.lesson,
+                                                 case.quiz))
         outcome = Outcome(
             case, answer.text, answer.kind.value,
             lang_ok=answer.lang == case.lang and guard.is_in_language(answer.text, case.lang),

@@ -10,6 +10,8 @@ import airlock_pii
 from airlock_pii import EntityType
 from lingua import Language, LanguageDetectorBuilder
 
+from gennation.courses.service import AnswerKey  # the course engine owns the key format
+
 LANGS = {Language.KAZAKH: "kk", Language.RUSSIAN: "ru", Language.ENGLISH: "en"}
 # Contact and identity data. Names are left alone: learners ask about Turing or al-Farabi.
 MASKED_TYPES = (EntityType.PHONE, EntityType.EMAIL, EntityType.IIN, EntityType.BIN, EntityType.KZ_IBAN,
@@ -102,20 +104,11 @@ def _normal(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
 
-@dataclass
-class QuizKey:
-    """What an answer must not reveal for one ungraded question."""
-
-    texts: list[str] = field(default_factory=list)  # correct option texts
-    numbers: list[float] = field(default_factory=list)
-    order: list[str] = field(default_factory=list)  # item texts in the keyed order
-
-
 ANSWER_CLAIM = _patterns(r"правильн\w* (ответ|вариант)", r"верн\w* (ответ|вариант)", r"дұрыс жауап",
                          r"correct answer", r"дұрыс нұсқа", r"ответ\s*[:—-]", r"жауап\s*[:—-]")
 
 
-def leaks(answer: str, keys: list[QuizKey]) -> bool:
+def leaks(answer: str, keys: list[AnswerKey]) -> bool:
     """Whether `answer` states a keyed answer of an ungraded question."""
     plain = _normal(answer)
     numbers = {float(n.replace(",", ".")) for n in re.findall(r"\d+(?:[.,]\d+)?", answer)}

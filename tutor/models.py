@@ -5,8 +5,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 
+from gennation.platform import personal_data
 from gennation.platform.database import utcnow
 
 
@@ -38,6 +39,7 @@ class TutorMessage(SQLModel, table=True):
     kind: AnswerKind | None = None
     sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     personal_data: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cut_off: bool = False  # the learner left while it was written: the text is what they had seen
     ttft_ms: float | None = None
     total_ms: float | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -60,3 +62,13 @@ class TeacherCorrection(SQLModel, table=True):
     teacher_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
     correction: str = Field(max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+personal_data.holds("tutor_conversations", Conversation, Conversation.user_id)
+personal_data.holds("tutor_messages", TutorMessage, rows=lambda user_id: select(TutorMessage).join(Conversation).where(
+    Conversation.user_id == user_id).order_by(TutorMessage.id))
+personal_data.holds("tutor_ratings", AnswerRating, AnswerRating.user_id)
+personal_data.holds("tutor_corrections_written", TeacherCorrection, TeacherCorrection.teacher_id)
+personal_data.holds("tutor_corrections_received", TeacherCorrection, rows=lambda user_id: select(TeacherCorrection)
+                    .join(TutorMessage).join(Conversation).where(Conversation.user_id == user_id)
+                    .order_by(TeacherCorrection.id))

@@ -1,20 +1,22 @@
 """The tutor on lesson and quiz pages (streamed with server-sent events, or a plain form post without
-JavaScript) and `POST /api/v1/tutor/ask` for API clients."""
+JavaScript) and `POST /api/v1/tutor/ask` for API clients.
+
+The routes that wait for the model are `async` and take no database session: their short database
+steps run through `db.run` (see `service.answer`). The rest are plain `def` with the request's unit of work.
+"""
 from __future__ import annotations
 
-import contextlib
-import json
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlmodel import Session, select
 
-from gennation.courses.models import Course, Lesson, Module
 from gennation.frontend.rendering import is_htmx, render, render_fragment
 from gennation.platform.accounts.models import Role
+from gennation.platform.database import Database
 from gennation.platform.deps import ApiUser, Csrf, DbSession, PageLang, PageUser, current_user, require_role
+from gennation.platform.errors import DomainError
 from gennation.platform.i18n import gettext
 from gennation.tutor import service
 from gennation.tutor.schemas import AskIn, AskOut, RatingIn
@@ -27,63 +29,44 @@ def runtime_of(request: Request) -> service.TutorRuntime:
     return request.app.state.tutor
 
 
-def _resolve_lesson(session: Session, course: str | None, lesson: str | None) -> tuple[str | None, str | None]:
-    """`lesson` may be "course/lesson" or a lesson id that only one course has."""
-    if lesson and "/" in lesson:
-        course, lesson = lesson.split("/", 1)
-    if lesson and not course:
-        courses = session.exec(select(Course.slug).join(Module).join(Lesson).where(
-            Lesson.slug == lesson, Lesson.retired == False)).all()  # noqa: E712
-        if len(set(courses)) != 1:
-            raise HTTPException(422, detail=[{"loc": ["body", "lesson"], "type": "value_error",
-                                              "msg": "unknown or ambiguous lesson; use 'course/lesson'"}])
-        course = courses[0]
-    return course, lesson
+def db_of(request: Request) -> Database:
+    return request.app.state.db
 
 
 # ---------------------------------------------------------------- JSON API
 
-@api.post("/ask", response_model=AskOut)
-async def api_ask(request: Request, data: AskIn, session: DbSession, user: ApiUser):
+@api.post("/ask", response_model=AskOut, responses={422: {"description": "A bad question or lesson"},
+                                                    429: {"description": "Too many questions"},
+                                                    503: {"description": "The tutor is not available"}})
+async def api_ask(request: Request, data: AskIn, user: ApiUser):
     """Ask the tutor; the answer comes whole, with its sources. Always AI-generated: it may be wrong."""
-    course, lesson = _resolve_lesson(session, data.course, data.lesson)
-    question = service.Question(data.question, data.lang, user, course, lesson, data.quiz)
-    try:
-        answer = await service.ask(session, runtime_of(request), question)
-    except service.TutorError as error:
-        raise HTTPException(error.status, gettext(data.lang, error.message)) from None
+    question = service.Question(data.question, data.lang, user.id, data.course, data.lesson, data.quiz)
+    answer = await service.ask(db_of(request), runtime_of(request), question)
     return AskOut(answer=answer.text, lang=answer.lang, kind=answer.kind.value, sources=answer.sources,
                   conversation_id=answer.conversation_id, message_id=answer.message_id,
                   personal_data_warning=answer.personal_data)
 
 
-@api.post("/messages/{message_id}/rating", status_code=204)
+@api.post("/messages/{message_id}/rating", status_code=204, responses={404: {"description": "No such answer"}})
 def api_rate(message_id: int, data: RatingIn, session: DbSession, user: ApiUser):
-    try:
-        service.rate(session, user, message_id, data.helpful, data.comment)
-    except LookupError:
-        raise HTTPException(404) from None
+    service.rate(session, user, message_id, data.helpful, data.comment)
 
 
 # ---------------------------------------------------------------- pages
 
-def _question_from_form(user, lang: str, question: str, course: str, lesson: str, quiz: str) -> service.Question:
-    return service.Question(question, lang, user, course or None, lesson or None, quiz or None)
-
-
 @pages.post("/{lang}/tutor/ask", dependencies=[Csrf])
-async def ask_page(request: Request, lang: PageLang, session: DbSession, user: PageUser,
+async def ask_page(request: Request, lang: PageLang, user: PageUser,
                    question: Annotated[str, Form()] = "", course: Annotated[str, Form()] = "",
                    lesson: Annotated[str, Form()] = "", quiz: Annotated[str, Form()] = ""):
     """With htmx: keep the question and answer it on the stream below. Without: answer here, whole."""
-    asked = _question_from_form(user, lang, question, course, lesson, quiz)
-    runtime = runtime_of(request)
+    asked = service.Question(question, lang, user.id, course or None, lesson or None, quiz or None)
+    db, runtime = db_of(request), runtime_of(request)
     try:
         if is_htmx(request):
-            message = service.submit(session, runtime, asked)
+            message = await db.run(service.submit, runtime, asked)
             return render(request, "tutor/_exchange.html", {"question": message, "lang": lang}, lang=lang)
-        answer = await service.ask(session, runtime, asked)
-    except service.TutorError as error:
+        answer = await service.ask(db, runtime, asked)
+    except DomainError as error:  # the question comes back in the form, with the reason
         context = {"error": gettext(lang, error.message), "kept_question": question, "course": course,
                    "lesson": lesson, "quiz": quiz}
         return render(request, "tutor/answer.html", context, lang=lang, fragment="tutor/_error.html",
@@ -98,31 +81,27 @@ def _sse(event: str, data: str) -> str:
 
 
 @pages.get("/{lang}/tutor/stream/{message_id}")
-async def stream_page(request: Request, lang: PageLang, message_id: int, session: DbSession, user: PageUser):
+async def stream_page(request: Request, lang: PageLang, message_id: int, user: PageUser):
     """Server-sent events for one question: queue position, text as it is written, the final answer.
     A closed tab ends the stream, and with it the generation."""
-    runtime = runtime_of(request)
-    try:
-        service.pending_question(session, user, message_id)
-    except LookupError:
-        raise HTTPException(404) from None
+    db, runtime = db_of(request), runtime_of(request)
+    await db.run(service.pending_question, user.id, message_id)  # NotFound before the stream starts
 
     async def events():
         try:
-            async with contextlib.aclosing(service.answer(session, runtime, user, message_id)) as answers:
-                async for event in answers:
-                    if event["type"] == "position":
-                        text = gettext(lang, "Your question is number %(position)s in the queue.",
-                                       position=event["position"])
-                        yield _sse("position", escape(text))
-                    elif event["type"] == "text":
-                        yield _sse("token", escape(event["text"]))
-                    elif event["type"] == "reset":
-                        yield _sse("reset", "")
-                    elif event["type"] == "final":
-                        html = render_fragment(request, "tutor/_answer.html", {"answer": event["answer"]}, lang=lang)
-                        yield _sse("final", html)
-        except service.TutorError as error:
+            async for event in service.answer(db, runtime, user.id, message_id):
+                if event["type"] == "position":
+                    text = gettext(lang, "Your question is number %(position)s in the queue.",
+                                   position=event["position"])
+                    yield _sse("position", escape(text))
+                elif event["type"] == "text":
+                    yield _sse("token", escape(event["text"]))
+                elif event["type"] == "reset":
+                    yield _sse("reset", "")
+                elif event["type"] == "final":
+                    html = render_fragment(request, "tutor/_answer.html", {"answer": event["answer"]}, lang=lang)
+                    yield _sse("final", html)
+        except DomainError as error:
             yield _sse("final", f'<p class="error" role="alert">{escape(gettext(lang, error.message))}</p>')
 
     return StreamingResponse(events(), media_type="text/event-stream",
@@ -132,10 +111,7 @@ async def stream_page(request: Request, lang: PageLang, message_id: int, session
 @pages.post("/{lang}/tutor/messages/{message_id}/rating", dependencies=[Csrf])
 def rate_page(request: Request, lang: PageLang, message_id: int, session: DbSession, user: PageUser,
               helpful: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = ""):
-    try:
-        service.rate(session, user, message_id, helpful == "yes", comment)
-    except LookupError:
-        raise HTTPException(404) from None
+    service.rate(session, user, message_id, helpful == "yes", comment)
     return render(request, "tutor/rated.html", {"message_id": message_id}, lang=lang,
                   fragment="tutor/_rated.html")
 
@@ -145,21 +121,18 @@ def panel_page(request: Request, lang: PageLang, session: DbSession, course: str
                quiz: str = ""):
     """The tutor panel: loaded into lesson and quiz pages by htmx, or a page of its own without JavaScript."""
     user = request.state.user
+    available = runtime_of(request).available
     history = service.exchanges(session, user, course or None, lesson or None, quiz or None) if user else []
     return render(request, "tutor/page.html", {
-        "course": course, "lesson": lesson, "quiz": quiz, "history": history,
-        "available": runtime_of(request).available,
-    }, lang=lang, fragment="tutor/_panel.html")
+        "course": course, "lesson": lesson, "quiz": quiz, "history": history, "available": available,
+    }, lang=lang, fragment="tutor/_panel.html", public=f"tutor-panel-{available}" if user is None else None)
 
 
 @pages.get("/{lang}/classes/{classroom_id}/tutor")
 def class_tutor_page(request: Request, lang: PageLang, classroom_id: int, session: DbSession, user: PageUser):
     """A teacher reads the tutor conversations of their class and corrects wrong answers."""
     from gennation.platform.institutions.service import taught_class
-    try:
-        classroom = taught_class(session, user, classroom_id)
-    except LookupError:
-        raise HTTPException(404) from None
+    classroom = taught_class(session, user, classroom_id)
     return render(request, "tutor/class.html", {"classroom": classroom,
                                                 "exchanges": service.class_exchanges(session, classroom.id)},
                   lang=lang)
@@ -170,9 +143,7 @@ def correct_page(request: Request, lang: PageLang, message_id: int, session: DbS
                  correction: Annotated[str, Form()] = "", back: Annotated[str, Form()] = ""):
     try:
         service.correct(session, user, message_id, correction)
-    except LookupError:
-        raise HTTPException(404) from None
-    except service.TutorError as error:
+    except service.InvalidField as error:
         return render(request, "tutor/answer.html", {"error": gettext(lang, error.message)}, lang=lang,
                       fragment="tutor/_error.html", status_code=error.status)
     if is_htmx(request):

@@ -14,16 +14,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
 from gennation.courses import service as courses
-from gennation.courses.models import Course, QuestionKind
-from gennation.courses.source import read_glossary
+from gennation.courses.service import AnswerKey
+from gennation.courses.source import glossary_terms
 from gennation.platform.accounts.models import User
-from gennation.platform.database import utcnow
+from gennation.platform.database import Database, utcnow
+from gennation.platform.errors import InvalidField, NotFound, RateLimited, Unavailable
 from gennation.platform.i18n import N_, gettext
+from gennation.platform.settings import CONTENT_LANGUAGES
 from gennation.tutor import guard
-from gennation.tutor.engine import Job, TutorUnavailable
+from gennation.tutor.engine import Job, LearnerBusy, TutorUnavailable
 from gennation.tutor.models import AnswerKind, AnswerRating, Conversation, TeacherCorrection, TutorMessage
 from gennation.tutor.prompt import LABELS, build_messages
 from gennation.tutor.retrieval import Hit, LessonIndex, Passage
@@ -35,22 +39,14 @@ QUESTIONS_PER_MINUTE = 6
 OFF_TOPIC_SCORE = 4.0  # BM25 score under which no lesson speaks of the question (see tests/tutor)
 LANGUAGE_CHECK_CHARS = 60  # text held back until its language is confirmed
 SENTENCE_END = re.compile(r"[.!?…:]\s|\n")
-
-
-class TutorError(Exception):
-    """A question the tutor will not take now; `message` is a message id shown to the learner."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+UNAVAILABLE = N_("The tutor is not available right now. The lessons and quizzes work as usual.")
 
 
 @dataclass
 class Question:
     text: str
     interface_lang: str
-    user: User
+    user_id: int
     course: str | None = None
     lesson: str | None = None
     quiz: str | None = None
@@ -91,14 +87,22 @@ class TutorRuntime:
 
     def index(self, session: Session, lang: str) -> LessonIndex:
         """The lesson index of `lang`, rebuilt when any course's content version changes."""
-        version = "|".join(session.exec(select(Course.content_version).order_by(Course.id)))
+        version = courses.catalogue(session).version
         cached = self._indexes.get(lang)
         if cached is None or cached[0] != version:
-            glossary, _errors = read_glossary(self.content_dir)
-            terms = [str(entry["term"]) for entry in glossary.get(lang, {}).values()]
+            terms = [str(entry["term"]) for _id, entry in glossary_terms(self.content_dir, lang)]
             cached = (version, LessonIndex.build(session, lang, terms))
             self._indexes[lang] = cached
         return cached[1]
+
+    def warm_up(self, session: Session) -> None:
+        """Build what the first question would otherwise wait for: the language detector and the indexes."""
+        guard.language_scores("Жасанды интеллект деген не? Что такое искусственный интеллект?")
+        try:
+            for lang in CONTENT_LANGUAGES:
+                self.index(session, lang)
+        except SQLAlchemyError as error:  # a database not migrated yet: built on first use instead
+            log.warning("tutor index not built at start-up: %s", type(error).__name__)
 
     def start(self) -> None:
         if hasattr(self.backend, "start"):
@@ -127,46 +131,24 @@ def _sources(hits: list[Hit], current: list[Passage], lang: str) -> list[dict]:
     return sources[:3]
 
 
-def _quiz_keys(session: Session, user: User, course_slug: str | None, quiz_slug: str | None) -> list[guard.QuizKey]:
-    """The keys of the learner's ungraded attempt at this quiz, in both languages: what must not leak."""
-    course = courses.get_course(session, course_slug) if course_slug else None
-    quiz = courses.get_quiz(session, course, quiz_slug) if course and quiz_slug else None
-    if quiz is None:
-        return []
-    attempt = courses.open_attempt(session, user, quiz)
-    keys = []
-    for question in courses.attempt_questions(session, attempt):
-        key = guard.QuizKey()
-        for text in question.text.values():
-            if question.kind in (QuestionKind.single, QuestionKind.multiple):
-                key.texts += [o["text"] for o in text["options"] if o["id"] in question.key["correct"]]
-            elif question.kind == QuestionKind.ordering:
-                items = {i["id"]: i["text"] for i in text["items"]}
-                key.order = [items[i] for i in question.key["order"]]
-        if question.kind == QuestionKind.numeric:
-            key.numbers.append(float(question.key["answer"]))
-        keys.append(key)
-    return keys
-
-
-def _check_limits(session: Session, user: User, per_minute: int) -> None:
+def _check_limits(session: Session, user_id: int, per_minute: int) -> None:
     since = utcnow() - timedelta(minutes=1)
     recent = session.exec(select(func.count()).select_from(TutorMessage).join(Conversation).where(
-        Conversation.user_id == user.id, TutorMessage.role == "learner", TutorMessage.created_at >= since)).one()
+        Conversation.user_id == user_id, TutorMessage.role == "learner", TutorMessage.created_at >= since)).one()
     if recent >= per_minute:
-        raise TutorError(N_("You have asked many questions in a minute. Please wait a minute and ask again."), 429)
+        raise RateLimited(N_("You have asked many questions in a minute. Please wait a minute and ask again."),
+                          retry_after=60)
 
 
 def _conversation(session: Session, question: Question) -> Conversation:
     found = session.exec(select(Conversation).where(
-        Conversation.user_id == question.user.id, Conversation.course == question.course,
+        Conversation.user_id == question.user_id, Conversation.course == question.course,
         Conversation.lesson == question.lesson, Conversation.quiz == question.quiz)).first()
     if found is None:
-        found = Conversation(user_id=question.user.id, course=question.course, lesson=question.lesson,
+        found = Conversation(user_id=question.user_id, course=question.course, lesson=question.lesson,
                              quiz=question.quiz)
         session.add(found)
-        session.commit()
-        session.refresh(found)
+        session.flush()
     return found
 
 
@@ -207,7 +189,7 @@ class _Gate:
     sentences are let through, each checked against the quiz keys first.
     """
 
-    def __init__(self, lang: str, keys: list[guard.QuizKey]):
+    def __init__(self, lang: str, keys: list[AnswerKey]):
         self.lang, self.keys = lang, keys
         self.text = ""
         self.shown = 0
@@ -260,121 +242,201 @@ def _echoes(answer: str, question: str, lang: str) -> bool:
     return len(words) < 4 or len(words - set(re.findall(r"\w+", given.casefold()))) < 2
 
 
+# ---------------------------------------------------------------- asking: submit, then prepare, generate, record
+#
+# A question is kept (`submit`, in the request's unit of work). Answering it runs in three phases so
+# that no database connection is held while the model works: `prepare` reads everything generation
+# needs in one short unit of work, `generate` talks to the model with no session at all, and `record`
+# keeps the answer in another short unit of work, once (also when the learner leaves early).
+
+def _resolve_lesson(session: Session, course: str | None, lesson: str | None) -> tuple[str | None, str | None]:
+    """`lesson` may be "course/lesson", or a lesson id that only one course has."""
+    if lesson and "/" in lesson:
+        course, lesson = lesson.split("/", 1)
+    if lesson and not course:
+        owners = [c.slug for c in courses.catalogue(session).courses if any(l.slug == lesson for l in c.lessons)]
+        if len(owners) != 1:
+            raise InvalidField("lesson", N_("Unknown or ambiguous lesson: write it as course/lesson."))
+        course = owners[0]
+    return course, lesson
+
+
 def submit(session: Session, runtime: TutorRuntime, question: Question) -> TutorMessage:
     """Check and keep a learner's question (personal data masked first); `answer` then answers it."""
     text = question.text.strip()
     if not text:
-        raise TutorError(N_("Please type a question."), 422)
+        raise InvalidField("question", N_("Please type a question."))
     if len(text) > MAX_QUESTION:
-        raise TutorError(N_("Please keep your question under 1000 characters."), 422)
+        raise InvalidField("question", N_("Please keep your question under 1000 characters."))
     if not runtime.available:
-        raise TutorError(N_("The tutor is not available right now. The lessons and quizzes work as usual."), 503)
-    _check_limits(session, question.user, runtime.questions_per_minute)
+        raise Unavailable(UNAVAILABLE)
+    _check_limits(session, question.user_id, runtime.questions_per_minute)
+    question.course, question.lesson = _resolve_lesson(session, question.course, question.lesson)
     masked = guard.mask_personal_data(text)
     conversation = _conversation(session, question)
     message = TutorMessage(conversation_id=conversation.id, role="learner", text=masked.text,
                            lang=guard.question_language(masked.text, question.interface_lang),
                            personal_data=masked.found)
     session.add(message)
-    session.commit()
-    session.refresh(message)
+    session.flush()
     return message
 
 
-def pending_question(session: Session, user: User, message_id: int) -> tuple[TutorMessage, Conversation]:
-    """The learner's own question that has no answer yet, or LookupError."""
+def pending_question(session: Session, user_id: int, message_id: int) -> tuple[TutorMessage, Conversation]:
+    """The learner's own question that has no answer yet, or NotFound."""
     message = session.get(TutorMessage, message_id)
     conversation = session.get(Conversation, message.conversation_id) if message else None
     answered = session.exec(select(TutorMessage.id).where(TutorMessage.reply_to_id == message_id)).first()
-    if message is None or message.role != "learner" or conversation.user_id != user.id or answered:
-        raise LookupError(message_id)
+    if message is None or message.role != "learner" or conversation.user_id != user_id or answered:
+        raise NotFound
     return message, conversation
 
 
-async def answer(session: Session, runtime: TutorRuntime, user: User, message_id: int) -> AsyncIterator[dict]:
-    """Answer a submitted question. Yields {"type": "position"|"text"|"reset"|"final", ...}."""
-    question, conversation = pending_question(session, user, message_id)
-    backend = runtime.backend
-    if await backend.active_count(user.id) >= 1:
-        raise TutorError(N_("The tutor is still answering your previous question. Please wait for it."), 429)
-    lang = question.lang
+@dataclass
+class Prepared:
+    """Everything generation needs, read before it starts; no database objects inside."""
+
+    user_id: int
+    question_id: int
+    conversation_id: int
+    lang: str
+    masked: guard.Masked
+    hits: list[Hit]
+    current: list[Passage]
+    lesson: tuple[str, str] | None  # title and key ideas of the lesson the question is asked on
+    keys: list[AnswerKey]  # of an ungraded quiz attempt on the page: what must not leak
+    decided: tuple[AnswerKind, str] | None = None  # a reply that needs no model (refusal, hint)
+
+
+def prepare(session: Session, runtime: TutorRuntime, user_id: int, message_id: int) -> Prepared:
+    """Phase one: the question, retrieval, quiz keys (read only) and the guards' decision."""
+    question, conversation = pending_question(session, user_id, message_id)
+    lang, course, lesson_slug = question.lang, conversation.course, conversation.lesson
     masked = guard.Masked(question.text, question.personal_data)
-    course, lesson_slug = conversation.course, conversation.lesson
     index = runtime.index(session, lang)
     current = index.lesson_passages(course, lesson_slug) if lesson_slug else []
     lesson = (current[0].lesson_title, index.key_ideas.get((course, lesson_slug), "")) if current else None
     hits = index.search(masked.text, (course, lesson_slug) if lesson_slug else None)
-    keys = _quiz_keys(session, user, course, conversation.quiz)
-    kind, stats, reply = AnswerKind.answer, {}, ""
-
+    keys = courses.open_attempt_keys(session, user_id, course, conversation.quiz)
+    prepared = Prepared(user_id, question.id, conversation.id, lang, masked, hits, current, lesson, keys)
     if guard.is_harmful(masked.text):
-        kind, reply = AnswerKind.refusal, _refusal(lang, "harmful")
+        prepared.decided = (AnswerKind.refusal, _refusal(lang, "harmful"))
     elif guard.is_injection(masked.text):
-        kind, reply = AnswerKind.refusal, _refusal(lang, "injection")
+        prepared.decided = (AnswerKind.refusal, _refusal(lang, "injection"))
     elif not index.on_topic(masked.text, hits, OFF_TOPIC_SCORE):
-        if keys:  # "which answer is right?" on a quiz page: help to think instead
-            kind, reply = AnswerKind.hint, _hint(lang, hits, current)
-        else:
-            kind, reply = AnswerKind.refusal, _refusal(lang, "off_topic")
-    else:
-        for attempt in range(2):  # a second try, with a firmer instruction, when the first one fails
-            gate = _Gate(lang, keys)
-            job = Job(build_messages(masked.text, lang, lesson, hits, quiz_mode=bool(keys), firmer=attempt > 0),
-                      MAX_TOKENS, user.id)
-            try:
-                async with contextlib.aclosing(backend.stream(job)) as events:
-                    async for event in events:
-                        if event["type"] == "position" and event["position"] > 0:
-                            yield {"type": "position", "position": event["position"]}
-                        elif event["type"] == "token":
-                            shown = gate.add(event["text"])
-                            if shown:
-                                yield {"type": "text", "text": shown}
-                            if gate.leaked or gate.drifted:
-                                break  # leaving the stream cancels the generation
-                        elif event["type"] == "done":
-                            stats = event
-                        elif event["type"] == "error":
-                            raise TutorError(N_("The tutor could not answer just now. Please try again."), 503)
-            except TutorUnavailable:
-                raise TutorError(N_("The tutor is not available right now. The lessons and quizzes work as "
-                                    "usual."), 503) from None
-            rest = gate.finish()
-            if rest:
-                yield {"type": "text", "text": rest}
-            if gate.leaked:
-                kind, reply = AnswerKind.hint, _hint(lang, hits, current)
-                break
-            candidate = _clean(gate.text, lang)
-            if candidate and guard.is_in_language(candidate, lang) and not _echoes(candidate, masked.text, lang):
-                reply = candidate
-                break
-            log.info("tutor attempt %s rejected (%s): %r", attempt + 1,
-                     "drifted" if gate.drifted else "language" if candidate and not guard.is_in_language(
-                         candidate, lang) else "echo or empty", candidate[:200])
-            if gate.shown:
-                yield {"type": "reset"}
-        else:  # on a quiz page a lesson quote could hold the key: a hint instead
-            kind, reply = (AnswerKind.hint, _hint(lang, hits, current)) if keys else \
-                (AnswerKind.fallback, _fallback(lang, hits, current))
-
-    sources = [] if kind == AnswerKind.refusal else _sources(hits, current, lang)
-    message = TutorMessage(conversation_id=conversation.id, role="tutor", reply_to_id=question.id, text=reply,
-                           lang=lang, kind=kind, sources=sources, ttft_ms=stats.get("ttft_ms"),
-                           total_ms=stats.get("total_ms"))
-    session.add(message)
-    session.commit()
-    session.refresh(message)
-    yield {"type": "final", "answer": Answer(reply, lang, kind, sources, conversation.id, message.id,
-                                             masked.found, stats.get("ttft_ms"), stats.get("total_ms"),
-                                             stats.get("tokens", 0))}
+        # "which answer is right?" on a quiz page: help to think instead
+        prepared.decided = (AnswerKind.hint, _hint(lang, hits, current)) if keys else \
+            (AnswerKind.refusal, _refusal(lang, "off_topic"))
+    return prepared
 
 
-async def ask(session: Session, runtime: TutorRuntime, question: Question) -> Answer:
+@dataclass
+class Outcome:
+    """What generation produced: the reply to keep, its kind, timing, and what the learner saw."""
+
+    kind: AnswerKind = AnswerKind.answer
+    reply: str = ""
+    shown: str = ""
+    stats: dict = field(default_factory=dict)
+    cut_off: bool = False  # the learner left before the answer was complete
+
+
+async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) -> AsyncIterator[dict]:
+    """Phase two, with no database session: the model's answer, checked as it is written.
+    Yields {"type": "position"|"text"|"reset"}; fills `outcome`."""
+    if prepared.decided:
+        outcome.kind, outcome.reply = prepared.decided
+        return
+    lang, keys, backend = prepared.lang, prepared.keys, runtime.backend
+    for attempt in range(2):  # a second try, with a firmer instruction, when the first one fails
+        gate = _Gate(lang, keys)
+        outcome.shown = ""
+        job = Job(build_messages(prepared.masked.text, lang, prepared.lesson, prepared.hits, quiz_mode=bool(keys),
+                                 firmer=attempt > 0), MAX_TOKENS, prepared.user_id)
+        try:
+            async with contextlib.aclosing(backend.stream(job)) as events:
+                async for event in events:
+                    if event["type"] == "position" and event["position"] > 0:
+                        yield {"type": "position", "position": event["position"]}
+                    elif event["type"] == "token":
+                        shown = gate.add(event["text"])
+                        if shown:
+                            outcome.shown += shown
+                            yield {"type": "text", "text": shown}
+                        if gate.leaked or gate.drifted:
+                            break  # leaving the stream cancels the generation
+                    elif event["type"] == "done":
+                        outcome.stats = event
+                    elif event["type"] == "error":
+                        raise Unavailable(N_("The tutor could not answer just now. Please try again."))
+        except TutorUnavailable:
+            raise Unavailable(UNAVAILABLE) from None
+        except LearnerBusy:
+            raise RateLimited(N_("The tutor is still answering your previous question. Please wait for it.")) from None
+        rest = gate.finish()
+        if rest:
+            outcome.shown += rest
+            yield {"type": "text", "text": rest}
+        if gate.leaked:
+            outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.hits, prepared.current)
+            return
+        candidate = _clean(gate.text, lang)
+        if candidate and guard.is_in_language(candidate, lang) and not _echoes(candidate, prepared.masked.text, lang):
+            outcome.reply = candidate
+            return
+        log.info("tutor attempt %s rejected (%s): %r", attempt + 1,
+                 "drifted" if gate.drifted else "language" if candidate and not guard.is_in_language(
+                     candidate, lang) else "echo or empty", candidate[:200])
+        if gate.shown:
+            yield {"type": "reset"}
+    # on a quiz page a lesson quote could hold the key: a hint instead
+    outcome.kind, outcome.reply = (AnswerKind.hint, _hint(lang, prepared.hits, prepared.current)) if keys else \
+        (AnswerKind.fallback, _fallback(lang, prepared.hits, prepared.current))
+
+
+def record(session: Session, prepared: Prepared, outcome: Outcome) -> Answer:
+    """Phase three: keep the answer (once: a question has at most one reply) and say what it is."""
+    sources = [] if outcome.kind == AnswerKind.refusal else _sources(prepared.hits, prepared.current, prepared.lang)
+    message = session.exec(select(TutorMessage).where(TutorMessage.reply_to_id == prepared.question_id)).first()
+    if message is None:
+        message = TutorMessage(conversation_id=prepared.conversation_id, role="tutor",
+                               reply_to_id=prepared.question_id, lang=prepared.lang, kind=outcome.kind,
+                               text=outcome.shown if outcome.cut_off else outcome.reply, sources=sources,
+                               cut_off=outcome.cut_off, ttft_ms=outcome.stats.get("ttft_ms"),
+                               total_ms=outcome.stats.get("total_ms"))
+        session.add(message)
+        session.flush()
+    return Answer(message.text, message.lang, message.kind, message.sources, prepared.conversation_id, message.id,
+                  prepared.masked.found, outcome.stats.get("ttft_ms"), outcome.stats.get("total_ms"),
+                  outcome.stats.get("tokens", 0))
+
+
+async def answer(db: Database, runtime: TutorRuntime, user_id: int, message_id: int) -> AsyncIterator[dict]:
+    """Answer a submitted question. Yields {"type": "position"|"text"|"reset"|"final", ...}.
+
+    A learner who leaves while the answer streams frees their slot at once (the backend does), and
+    what they had seen is kept as a cut-off answer."""
+    prepared = await db.run(prepare, runtime, user_id, message_id)
+    outcome = Outcome()
+    complete = False
+    try:
+        async with contextlib.aclosing(generate(runtime, prepared, outcome)) as events:
+            async for event in events:
+                yield event
+        complete = True
+    finally:
+        if not complete and outcome.shown:
+            outcome.cut_off = True
+            with anyio.CancelScope(shield=True):  # the learner has gone; the record still has to be made
+                await db.run(record, prepared, outcome)
+    yield {"type": "final", "answer": await db.run(record, prepared, outcome)}
+
+
+async def ask(db: Database, runtime: TutorRuntime, question: Question) -> Answer:
     """Submit and answer a question, the whole answer at once (JSON API, evaluation, no-JavaScript
     page): the same steps as the streamed page."""
-    message = submit(session, runtime, question)
-    async for event in answer(session, runtime, question.user, message.id):
+    message = await db.run(submit, runtime, question)
+    async for event in answer(db, runtime, question.user_id, message.id):
         if event["type"] == "final":
             return event["answer"]
     raise RuntimeError("the tutor gave no final answer")
@@ -385,12 +447,11 @@ def rate(session: Session, user: User, message_id: int, helpful: bool, comment: 
     message = session.get(TutorMessage, message_id)
     conversation = session.get(Conversation, message.conversation_id) if message else None
     if message is None or message.role != "tutor" or conversation.user_id != user.id:
-        raise LookupError(message_id)
+        raise NotFound
     rating = session.exec(select(AnswerRating).where(AnswerRating.message_id == message_id)).first() \
         or AnswerRating(message_id=message_id, user_id=user.id, helpful=helpful)
     rating.helpful, rating.comment = helpful, comment.strip()[:500]
     session.add(rating)
-    session.commit()
     return rating
 
 
@@ -457,15 +518,14 @@ def correct(session: Session, teacher: User, message_id: int, text: str) -> Teac
     message = session.get(TutorMessage, message_id)
     conversation = session.get(Conversation, message.conversation_id) if message else None
     if message is None or message.role != "tutor" or not teaches(session, teacher, conversation.user_id):
-        raise LookupError(message_id)
+        raise NotFound
     text = text.strip()
     if not text or len(text) > 1000:
-        raise TutorError(N_("Write a correction of 1 to 1000 characters."), 422)
+        raise InvalidField("correction", N_("Write a correction of 1 to 1000 characters."))
     correction = session.exec(select(TeacherCorrection).where(TeacherCorrection.message_id == message_id)).first() \
         or TeacherCorrection(message_id=message_id, teacher_id=teacher.id, correction=text)
     correction.correction = text
     session.add(correction)
-    session.commit()
     return correction
 
 

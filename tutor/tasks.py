@@ -6,15 +6,17 @@ to the job's Redis stream, where the web process that owns the learner's connect
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import logging
 from functools import lru_cache
+from pathlib import Path
 
 import redis
 from celery import shared_task
 
 from gennation.platform.worker import settings_of
-from gennation.tutor.engine import ModelWorker, RedisBackend
+from gennation.tutor.engine import Job, ModelWorker, RedisBackend, RedisSlots, serve_job
 
+log = logging.getLogger("gennation.tutor")
 STREAM_TTL = 600
 
 
@@ -24,34 +26,31 @@ def _model(path: str) -> ModelWorker:
     return ModelWorker(Path(path))
 
 
+def _loaded_model(path: str) -> ModelWorker | None:
+    try:
+        return _model(path)
+    except Exception as error:  # noqa: BLE001 - the learner is told the tutor is unavailable
+        log.warning("tutor worker: the model at %s failed to load: %s", path, error)
+        return None
+
+
 @shared_task(bind=True, name="tutor.generate", acks_late=False)
 def generate(self, job_id: str, messages: list[dict], max_tokens: int, user_id: int | None = None) -> dict:
     settings = settings_of(self)
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     stream = RedisBackend.stream_key(job_id)
+    slots = RedisSlots(settings.redis_url)
 
     def emit(event: dict) -> None:
         client.xadd(stream, {"event": json.dumps(event, ensure_ascii=False)}, maxlen=5000)
 
-    def cancelled() -> bool:
-        return client.exists(RedisBackend.cancel_key(job_id)) == 1
+    def free_slot() -> None:
+        if user_id is not None:
+            slots.free_now(user_id, job_id, client)
 
     client.zrem(RedisBackend.PENDING, job_id)
     try:
-        if cancelled():
-            last = {"type": "done", "tokens": 0, "ttft_ms": 0, "total_ms": 0, "cancelled": True}
-        else:
-            emit({"type": "position", "position": 0})
-            last = {"type": "done", **_model(str(settings.tutor_model_path)).generate(
-                messages, max_tokens, lambda text: emit({"type": "token", "text": text}), cancelled)}
-    except Exception as error:  # noqa: BLE001 - the learner gets a message, the log the details
-        last = {"type": "error", "message": str(error)}
-        raise
+        return serve_job(_loaded_model(str(settings.tutor_model_path)), Job(messages, max_tokens, user_id, job_id),
+                         emit, lambda: client.exists(RedisBackend.cancel_key(job_id)) == 1, free_slot)
     finally:
-        # The learner's slot is free before they hear the job is over: their next question may follow at once.
-        if user_id is not None and client.delete(RedisBackend.live_key(job_id)) == 1 \
-                and client.decr(RedisBackend.active_key(user_id)) < 0:
-            client.set(RedisBackend.active_key(user_id), 0)
-        emit(last)
         client.expire(stream, STREAM_TTL)
-    return last

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 
+from gennation.platform import personal_data
 from gennation.platform.database import utcnow
 
 
@@ -58,3 +59,10 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=40, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash"}, mode="json"),
+                    single=True)
+# Failed sign-ins are kept by username (and address) for 15 minutes, to slow down guessing.
+personal_data.holds("failed_sign_ins", LoginAttempt, rows=lambda user_id: select(LoginAttempt).where(
+    LoginAttempt.username == select(User.username).where(User.id == user_id).scalar_subquery()))

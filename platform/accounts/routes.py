@@ -3,23 +3,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from gennation.courses import service as courses
-from gennation.frontend.rendering import render
+from gennation.frontend.rendering import error_response, render
 from gennation.platform.accounts import service
 from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category
 from gennation.platform.accounts.schemas import LoginIn, ProfileOut, RegistrationIn, TokenOut
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
-from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser, current_user
-from gennation.platform.i18n import content_language, gettext
+from gennation.platform import personal_data
+from gennation.platform.deps import (
+    ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser, SubmittedForm, current_user,
+)
+from gennation.platform.errors import InvalidField
+from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.institutions.models import Institution
 from gennation.platform.security import issue_token, verify_password
 from sqlmodel import select
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+WRONG_CREDENTIALS = N_("Wrong username or password.")
 
 
 def _client_address(request: Request) -> str:
@@ -55,14 +62,13 @@ def register_page(request: Request, lang: PageLang, session: DbSession):
 
 
 @pages.post("/{lang}/register", dependencies=[Csrf])
-async def register_submit(request: Request, lang: PageLang, session: DbSession):
-    raw = await request.form()
+def register_submit(request: Request, lang: PageLang, session: DbSession, raw: SubmittedForm):
     form = {key: str(raw.get(key, "")) for key in RegistrationIn.model_fields}
     form["language"] = form["language"] or lang
     form["role"] = form["role"] or "learner"
     try:
         user = service.register(session, RegistrationIn(**form))
-    except service.RegistrationError as error:
+    except InvalidField as error:
         form.pop("password", None)  # never echo a password back into the page
         errors = {field: gettext(lang, message) for field, message in error.errors.items()}
         return render(request, "accounts/register.html",
@@ -85,14 +91,14 @@ def login_submit(request: Request, lang: PageLang, session: DbSession,
     try:
         user = service.authenticate(session, username, password, _client_address(request),
                                     settings.login_attempts_per_15min)
-    except service.TooManyAttempts:
-        error, status = gettext(lang, "Too many sign-in attempts. Please wait 15 minutes and try again."), 429
-    except service.InvalidCredentials:
-        error, status = gettext(lang, "Wrong username or password."), 401
+    except service.TooManyAttempts as error:
+        message, status = gettext(lang, error.message), 429
     else:
-        _sign_in(request, user.id)
-        return RedirectResponse(_safe_next(lang, next), status_code=303)
-    return render(request, "accounts/login.html", {"username": username, "error": error, "next": next},
+        if user:
+            _sign_in(request, user.id)
+            return RedirectResponse(_safe_next(lang, next), status_code=303)
+        message, status = gettext(lang, WRONG_CREDENTIALS), 401
+    return render(request, "accounts/login.html", {"username": username, "error": message, "next": next},
                   lang=lang, status_code=status)
 
 
@@ -104,7 +110,8 @@ def logout(request: Request, lang: PageLang):
 
 def _account_context(session, user, lang: str, error: str | None = None) -> dict:
     return {
-        "courses": [c for c in courses.catalogue(session, user, content_language(lang)) if c.percent is not None],
+        "courses": [c for c in courses.catalogue_cards(session, user, content_language(lang))
+                    if c.progress_percent is not None],
         "region_name": REGION_NAMES.get(user.region, user.region),
         "category_name": CATEGORY_NAMES.get(user.category.value, ""),
         "role_name": ROLE_NAMES.get(user.role.value, ""),
@@ -118,17 +125,13 @@ def account_page(request: Request, lang: PageLang, session: DbSession, user: Pag
     return render(request, "accounts/account.html", _account_context(session, user, lang), lang=lang)
 
 
-def _export(session, user) -> dict:
-    return {"profile": service.profile_data(user), **courses.personal_data(session, user)}
-
-
 def _export_response(data: dict) -> JSONResponse:
     return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="generative-nation-my-data.json"'})
 
 
 @pages.get("/{lang}/account/export")
 def account_export(lang: PageLang, session: DbSession, user: PageUser):
-    return _export_response(_export(session, user))
+    return _export_response(personal_data.export(session, user.id))
 
 
 @pages.post("/{lang}/account/delete", dependencies=[Csrf])
@@ -149,26 +152,19 @@ def account_delete(request: Request, lang: PageLang, session: DbSession, user: P
 # ---------------------------------------------------------------- JSON API
 
 @api.post("/auth/register", response_model=TokenOut, status_code=201)
-def api_register(request: Request, data: RegistrationIn, session: DbSession, lang: ApiLang):
-    try:
-        user = service.register(session, data)
-    except service.RegistrationError as error:
-        detail = [{"loc": ["body", field], "msg": gettext(lang, message), "type": "value_error"}
-                  for field, message in error.errors.items()]
-        raise HTTPException(status_code=422, detail=detail) from None
+def api_register(request: Request, data: RegistrationIn, session: DbSession):
+    user = service.register(session, data)
     return TokenOut(access_token=issue_token(request.app.state.settings.secret_key, user.id))
 
 
-@api.post("/auth/login", response_model=TokenOut)
+@api.post("/auth/login", response_model=TokenOut, responses={401: {"description": "Wrong username or password"},
+                                                             429: {"description": "Too many attempts"}})
 def api_login(request: Request, data: LoginIn, session: DbSession, lang: ApiLang):
     settings = request.app.state.settings
-    try:
-        user = service.authenticate(session, data.username, data.password, _client_address(request),
-                                    settings.login_attempts_per_15min)
-    except service.TooManyAttempts:
-        raise HTTPException(429, gettext(lang, "Too many sign-in attempts. Please wait 15 minutes and try again.")) from None
-    except service.InvalidCredentials:
-        raise HTTPException(401, gettext(lang, "Wrong username or password.")) from None
+    user = service.authenticate(session, data.username, data.password, _client_address(request),
+                                settings.login_attempts_per_15min)
+    if user is None:  # answered, not raised: the failed attempt must be committed to be counted
+        return error_response(request, 401, gettext(lang, WRONG_CREDENTIALS))
     return TokenOut(access_token=issue_token(settings.secret_key, user.id))
 
 
@@ -179,7 +175,7 @@ def api_me(user: ApiUser):
 
 @api.get("/me/export")
 def api_export(session: DbSession, user: ApiUser):
-    return _export_response(_export(session, user))
+    return _export_response(personal_data.export(session, user.id))
 
 
 @api.delete("/me", status_code=204)

@@ -12,6 +12,7 @@ from gennation.platform.accounts.models import (
 )
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.database import utcnow
+from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
 from gennation.platform.institutions.models import Institution
 from gennation.platform.security import hash_password, verify_password
@@ -23,20 +24,8 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 128
 LOGIN_WINDOW = timedelta(minutes=15)
 
 
-class RegistrationError(Exception):
-    """Carries {field: message id}; messages are translated where they are shown."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-class InvalidCredentials(Exception):
-    pass
-
-
-class TooManyAttempts(Exception):
-    pass
+class TooManyAttempts(RateLimited):
+    message = N_("Too many sign-in attempts. Please wait 15 minutes and try again.")
 
 
 def _as_int(value: object) -> int | None | str:
@@ -83,10 +72,10 @@ def check_registration(session: Session, data: RegistrationIn) -> dict[str, str]
 
 
 def register(session: Session, data: RegistrationIn) -> User:
-    """Create an account, or raise RegistrationError naming every bad field."""
+    """Create an account, or raise InvalidField naming every bad field."""
     errors = check_registration(session, data)
     if errors:
-        raise RegistrationError(errors)
+        raise InvalidField(errors=errors)
     user = User(
         username=data.username.strip().casefold(),
         password_hash=hash_password(data.password),
@@ -99,13 +88,13 @@ def register(session: Session, data: RegistrationIn) -> User:
         language=data.language,
     )
     session.add(user)
-    session.commit()
-    session.refresh(user)
+    session.flush()
     return user
 
 
-def authenticate(session: Session, username: str, password: str, address: str, limit: int) -> User:
-    """Check a login. Failures are counted per username and per address within 15 minutes."""
+def authenticate(session: Session, username: str, password: str, address: str, limit: int) -> User | None:
+    """Check a login: the person, or None for a wrong username or password (the failure is kept, and
+    counted per username and per address within 15 minutes; the caller commits it)."""
     username = username.strip().casefold()[:40]
     since = utcnow() - LOGIN_WINDOW
     recent = session.exec(
@@ -115,14 +104,12 @@ def authenticate(session: Session, username: str, password: str, address: str, l
         )
     ).one()
     if recent >= limit:
-        raise TooManyAttempts
+        raise TooManyAttempts(retry_after=int(LOGIN_WINDOW.total_seconds()))
     user = session.exec(select(User).where(User.username == username)).first()
     if not verify_password(user.password_hash if user else None, password):
         session.add(LoginAttempt(username=username, address=address[:64]))
-        session.commit()
-        raise InvalidCredentials
+        return None
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
-    session.commit()
     return user
 
 
@@ -130,25 +117,18 @@ def update_language(session: Session, user: User, lang: str) -> None:
     if lang in LANGUAGES and user.language != lang:
         user.language = lang
         session.add(user)
-        session.commit()
-
-
-def profile_data(user: User) -> dict:
-    return user.model_dump(exclude={"password_hash"}, mode="json")
 
 
 def delete_account(session: Session, user: User) -> None:
     """Delete a person and, through ON DELETE CASCADE, everything that belongs to them."""
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == user.username))
-    session.delete(user)
-    session.commit()
+    session.exec(delete(User).where(col(User.id) == user.id))
 
 
 def set_role(session: Session, username: str, role: Role) -> User:
     user = session.exec(select(User).where(User.username == username.casefold())).first()
     if user is None:
-        raise LookupError(username)
+        raise NotFound
     user.role = role
     session.add(user)
-    session.commit()
     return user

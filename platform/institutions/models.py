@@ -5,6 +5,8 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from gennation.platform import personal_data
+
 
 class InstitutionKind(StrEnum):
     school = "school"
@@ -41,3 +43,7 @@ class ClassMember(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     classroom_id: int = Field(foreign_key="classroom.id", ondelete="CASCADE", index=True)
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+
+
+personal_data.holds("classes_taught", Classroom, Classroom.teacher_id)
+personal_data.holds("class_memberships", ClassMember, ClassMember.user_id)

@@ -6,45 +6,45 @@ import secrets
 from sqlmodel import Session, select
 
 from gennation.platform.accounts.models import Role, User
+from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_
 from gennation.platform.institutions.models import ClassMember, Classroom
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud in class
 
 
-class ClassError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ClassError(InvalidField):
+    """A class that cannot be opened or joined; `message` says why, for the form."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(field, message)
 
 
 def open_class(session: Session, teacher: User, name: str) -> Classroom:
     """A new class with a fresh six-character join code."""
     if teacher.role not in (Role.teacher, Role.admin):
-        raise ClassError(N_("Only teachers can open a class."))
+        raise ClassError("name", N_("Only teachers can open a class."))
     name = name.strip()
     if not name or len(name) > 80:
-        raise ClassError(N_("Give the class a name of 1 to 80 characters."))
+        raise ClassError("name", N_("Give the class a name of 1 to 80 characters."))
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
         if session.exec(select(Classroom.id).where(Classroom.join_code == code)).first() is None:
             break
     classroom = Classroom(teacher_id=teacher.id, name=name, join_code=code)
     session.add(classroom)
-    session.commit()
-    session.refresh(classroom)
+    session.flush()
     return classroom
 
 
 def join_class(session: Session, learner: User, code: str) -> Classroom:
     classroom = session.exec(select(Classroom).where(Classroom.join_code == code.strip().upper())).first()
     if classroom is None:
-        raise ClassError(N_("There is no class with this code. Check the code with your teacher."))
+        raise ClassError("code", N_("There is no class with this code. Check the code with your teacher."))
     exists = session.exec(select(ClassMember).where(ClassMember.classroom_id == classroom.id,
                                                     ClassMember.user_id == learner.id)).first()
     if exists is None:
         session.add(ClassMember(classroom_id=classroom.id, user_id=learner.id))
-        session.commit()
     return classroom
 
 
@@ -59,7 +59,7 @@ def classes_joined(session: Session, learner: User) -> list[Classroom]:
 def taught_class(session: Session, teacher: User, classroom_id: int) -> Classroom:
     classroom = session.get(Classroom, classroom_id)
     if classroom is None or (classroom.teacher_id != teacher.id and teacher.role != Role.admin):
-        raise LookupError(classroom_id)
+        raise NotFound
     return classroom
 
 

@@ -4,7 +4,6 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
@@ -32,7 +31,7 @@ def content_client(sources, tmp_path_factory):
                         content_dir=CONTENT).resolved()
     upgrade(settings.database_url)
     app = create_app(settings)
-    with Session(app.state.engine) as session:
+    with app.state.db.unit_of_work() as session:
         assert set(load_courses(session, sources).values()) == {"created"}
     with TestClient(app) as client:
         yield client

@@ -50,16 +50,26 @@ def test_root_redirect_follows_accept_language(client):
     assert client.get("/", headers={"Accept-Language": "de"}, follow_redirects=False).headers["location"] == "/kk/"
 
 
-def test_root_remembers_the_language_chosen_last(client):
-    client.get("/ru/courses")
+def test_root_remembers_the_language_chosen_last_with_the_switch(client):
+    switched = client.get("/ru/language", params={"next": "/ru/courses"}, follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == "/ru/courses"
+    assert "gn_session" not in switched.headers.get("set-cookie", "")  # a plain cookie, no server session
     response = client.get("/", headers={"Accept-Language": "kk"}, follow_redirects=False)
     assert response.headers["location"] == "/ru/"
 
 
+def test_the_language_switch_goes_only_to_our_own_pages(client):
+    for target in ("https://evil.example/ru/", "//evil.example/ru/", "/kk/courses"):
+        response = client.get("/ru/language", params={"next": target}, follow_redirects=False)
+        assert response.headers["location"] == "/ru/"
+
+
 def test_language_switcher_keeps_the_page(client):
     html = client.get("/kk/courses/test-course/lessons/first-steps").text
-    assert 'href="/ru/courses/test-course/lessons/first-steps" lang="ru"' in html
-    assert 'href="/en/courses/test-course/lessons/first-steps" lang="en"' in html
+    assert 'href="/ru/language?next=%2Fru%2Fcourses%2Ftest-course%2Flessons%2Ffirst-steps" lang="ru"' in html
+    assert 'href="/en/language?next=%2Fen%2Fcourses%2Ftest-course%2Flessons%2Ffirst-steps" lang="en"' in html
+    page = client.get("/ru/language?next=%2Fru%2Fcourses%2Ftest-course%2Flessons%2Ffirst-steps")
+    assert page.status_code == 200 and '<html lang="ru">' in page.text
 
 
 def test_quiz_page_never_contains_the_keys(learner):

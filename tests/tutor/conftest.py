@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
@@ -39,13 +38,13 @@ def content_template(tmp_path_factory):
     """A migrated SQLite database with the real courses loaded, copied for each test."""
     path = tmp_path_factory.mktemp("tutor-db") / "content.db"
     upgrade(f"sqlite:///{path}")
-    from gennation.platform.database import make_engine
-    engine = make_engine(f"sqlite:///{path}")
+    from gennation.platform.database import Database
+    database = Database(f"sqlite:///{path}")
     courses, _glossary, errors = read_all(CONTENT)
     assert errors == []
-    with Session(engine) as session:
+    with database.unit_of_work() as session:
         load_courses(session, courses)
-    engine.dispose()
+    database.dispose()
     return path
 
 
@@ -70,14 +69,20 @@ def runtime(tutor_app):
 
 
 @pytest.fixture
-def session(tutor_app):
-    with Session(tutor_app.state.engine) as db:
-        yield db
+def db(tutor_app):
+    return tutor_app.state.db
 
 
 @pytest.fixture
-def learner(session):
-    return register(session, RegistrationIn(username="learner", language="kk", **REGISTRATION))
+def session(db):
+    with db.session() as session:
+        yield session
+
+
+@pytest.fixture
+def learner(db):
+    with db.unit_of_work() as session:
+        return register(session, RegistrationIn(username="learner", language="kk", **REGISTRATION))
 
 
 @pytest.fixture

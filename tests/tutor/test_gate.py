@@ -1,4 +1,5 @@
 """What generated text may be shown, and when (pure logic)."""
+from gennation.courses.service import AnswerKey
 from gennation.tutor import guard
 from gennation.tutor.service import _clean, _echoes, _Gate
 
@@ -24,7 +25,7 @@ def test_a_drifting_answer_is_cut_off():
 
 
 def test_quiz_answers_are_shown_sentence_by_sentence_and_stop_at_a_leak():
-    key = [guard.QuizKey(texts=["сравнивает сумму с порогом"])]
+    key = [AnswerKey(texts=["сравнивает сумму с порогом"])]
     gate = _Gate("ru", key)
     assert gate.add("Подумай, что делает нейрон с входами") == ""  # no whole sentence yet
     shown = gate.add(". Затем он сравнивает сумму с порогом. ")

@@ -1,4 +1,5 @@
 """Checks around the model, without the model."""
+from gennation.courses.service import AnswerKey
 import pytest
 
 from gennation.tutor import guard
@@ -48,8 +49,8 @@ def test_rule_changing_requests_are_recognised(text):
 
 
 def test_an_answer_leaks_a_key_by_option_text_number_order_or_claim():
-    keys = [guard.QuizKey(texts=["Сравнивает сумму с порогом"]), guard.QuizKey(numbers=[60.0]),
-            guard.QuizKey(order=["Собрать данные", "Обучить модель", "Проверить"])]
+    keys = [AnswerKey(texts=["Сравнивает сумму с порогом"]), AnswerKey(numbers=[60.0]),
+            AnswerKey(order=["Собрать данные", "Обучить модель", "Проверить"])]
     assert guard.leaks("Нейрон сравнивает сумму с порогом.", keys)
     assert guard.leaks("Ответ — 60 процентов.", keys)
     assert guard.leaks("Сначала собрать данные, потом обучить модель и проверить.", keys)

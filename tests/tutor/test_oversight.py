@@ -6,6 +6,7 @@ import pytest
 
 from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.service import set_role
+from gennation.platform.errors import NotFound
 from gennation.platform.institutions.service import join_class, open_class
 from gennation.tutor import service
 from gennation.tutor.models import AnswerKind, Conversation, TutorMessage
@@ -37,6 +38,7 @@ def classroom(tutor_client, session):
     pupil = session.exec(select(User).where(User.username == "pupil1")).one()
     room = open_class(session, teacher, "7А")
     join_class(session, pupil, room.join_code)
+    session.commit()
     return room, teacher, pupil
 
 
@@ -68,7 +70,7 @@ def test_a_teacher_cannot_correct_learners_outside_their_classes(tutor_client, s
     from gennation.platform.accounts.models import User
     stranger = session.exec(select(User).where(User.username == "stranger")).one()
     reply = exchange(session, stranger.id)
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         service.correct(session, teacher, reply.id, "Қате")
     sign_in(tutor_client, "pupil1")
     assert tutor_client.get(f"/kk/classes/{room.id}/tutor").status_code == 404
@@ -80,11 +82,13 @@ def test_admins_see_ratings_and_the_most_flagged_lessons(tutor_client, session, 
     service.rate(session, pupil, first.id, helpful=False, comment="түсініксіз")
     service.rate(session, pupil, second.id, helpful=True)
     service.correct(session, teacher, second.id, "Салмақ — кірістің маңыздылығы.")
+    session.commit()
     summary = service.oversight(session)
     assert (summary.helpful, summary.wrong, summary.corrected) == (1, 1, 1)
     assert summary.flagged_lessons == [("ai-basics-school", "artificial-neuron", 2)]
     sign_in(tutor_client, "teacher1")
     assert tutor_client.get("/kk/admin/tutor").status_code == 403
     set_role(session, "teacher1", Role.admin)
+    session.commit()
     page = tutor_client.get("/ru/admin/tutor").text
     assert re.search(r"artificial-neuron</a></td><td>2</td>", page)

@@ -3,6 +3,7 @@ import pytest
 from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register, set_role
+from gennation.platform.errors import NotFound
 from gennation.platform.institutions import service
 from tests.conftest import REGISTRATION
 
@@ -38,6 +39,6 @@ def test_learners_cannot_open_classes_and_wrong_codes_are_explained(session, pup
 
 def test_only_the_classes_own_teacher_sees_it(session, teacher, pupil):
     classroom = service.open_class(session, teacher, "9Б")
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         service.taught_class(session, pupil, classroom.id)
     assert service.taught_class(session, teacher, classroom.id).id == classroom.id

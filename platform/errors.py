@@ -1,0 +1,62 @@
+"""Domain errors: what services raise when a request cannot be served.
+
+Services raise these and know nothing of HTTP; the app factory maps each one, in one place, to a
+JSON body (API), a whole page, or for htmx a fragment shown in the page's message area.
+`message` is a message id, translated where it is shown; `values` fill its placeholders.
+"""
+from __future__ import annotations
+
+from gennation.platform.i18n import N_
+
+
+class DomainError(Exception):
+    status = 400
+    message = N_("This action is not available here.")
+
+    def __init__(self, message: str | None = None, **values: object):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+        self.values = values
+
+
+class NotFound(DomainError):
+    status = 404
+    message = N_("We could not find this page. It may have moved, or the address has a typo.")
+
+
+class Forbidden(DomainError):
+    status = 403
+    message = N_("You do not have permission to open this page.")
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class InvalidField(DomainError):
+    """One or more bad fields: {field: message id}. The form comes back filled in, each error beside its field."""
+
+    status = 422
+
+    def __init__(self, field: str | None = None, message: str | None = None, *, errors: dict[str, str] | None = None):
+        self.errors = dict(errors or {})
+        if field:
+            self.errors[field] = message or N_("Please check this field.")
+        first = next(iter(self.errors.items()), ("", N_("Please check this field.")))
+        self.field = first[0]
+        super().__init__(first[1])
+
+
+class RateLimited(DomainError):
+    status = 429
+    message = N_("Please wait a little and try again.")
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None, **values: object):
+        super().__init__(message, **values)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    status = 503
+    message = N_("This part of the platform is not available right now. Please try again later.")

@@ -1,0 +1,63 @@
+"""SQL statements per request stay within a budget that does not grow with the number of courses."""
+import dataclasses
+import re
+
+import pytest
+
+from gennation.courses.service import load_courses
+from tests.conftest import count_queries, csrf_of
+from tests.courses.test_routes import QUIZ_FORM, quiz_form
+
+# Statements per request, for a signed-in learner unless the name says otherwise.
+BUDGETS = {
+    "catalogue (anonymous)": 1, "lesson (anonymous)": 1, "course (anonymous)": 1,
+    "catalogue": 5, "course": 5, "lesson": 5, "quiz": 5, "quiz submission": 11, "account": 6,
+}
+PAGES = {"catalogue": "/kk/courses", "course": "/kk/courses/test-course",
+         "lesson": "/kk/courses/test-course/lessons/first-steps", "account": "/kk/account"}
+
+
+def measure(client, engine) -> dict[str, int]:
+    counts = {}
+    anonymous = client.cookies.get("gn_session")
+    client.cookies.clear()
+    for name in ("catalogue", "lesson", "course"):
+        client.get(PAGES[name])  # the read model of this content version is built once, before counting
+        with count_queries(engine) as statements:
+            assert client.get(PAGES[name]).status_code == 200
+        counts[f"{name} (anonymous)"] = len(statements)
+    client.cookies.set("gn_session", anonymous)
+    for name, path in PAGES.items():
+        with count_queries(engine) as statements:
+            assert client.get(path).status_code == 200
+        counts[name] = len(statements)
+    with count_queries(engine) as statements:
+        html, hidden = quiz_form(client)
+    counts["quiz"] = len(statements)
+    with count_queries(engine) as statements:
+        graded = client.post("/kk/courses/test-course/quizzes/basics-quiz", data={**hidden, **QUIZ_FORM})
+    assert 'class="result pass"' in graded.text
+    counts["quiz submission"] = len(statements)
+    return counts
+
+
+def test_pages_stay_within_their_query_budgets(learner, app):
+    counts = measure(learner, app.state.engine)
+    over = {name: (count, BUDGETS[name]) for name, count in counts.items() if count > BUDGETS[name]}
+    assert not over, (over, counts)
+
+
+def test_budgets_do_not_grow_with_the_number_of_courses(learner, app, session, course_sources):
+    page = learner.get("/kk/courses/test-course/lessons/first-steps").text
+    learner.post("/kk/courses/test-course/lessons/first-steps/read", data={"csrf_token": csrf_of(page)},
+                 follow_redirects=False)
+    one_course = measure(learner, app.state.engine)
+    more = [dataclasses.replace(course_sources[0], id=f"copy-{n}", position=n + 2, version=f"v{n}")
+            for n in range(3)]
+    load_courses(session, [course_sources[0], *more])
+    session.commit()
+    for n in range(3):  # progress in the other courses too
+        learner.post(f"/kk/courses/copy-{n}/enroll", data={"csrf_token": csrf_of(page)})
+    assert len(re.findall(r'class="card"', learner.get("/kk/courses").text)) == 4
+    four_courses = measure(learner, app.state.engine)
+    assert four_courses == one_course

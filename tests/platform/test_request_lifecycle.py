@@ -1,0 +1,132 @@
+"""How a request lives: one unit of work, a free event loop, errors mapped in one place, public pages
+that caches can keep, and a burst that queues instead of failing."""
+import asyncio
+import inspect
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from fastapi.routing import APIRoute
+from sqlmodel import select
+
+from gennation.courses import service as courses
+from gennation.courses.models import CourseCompletion, QuizAttempt
+from gennation.platform.deps import get_session
+from tests.browser import serve
+from tests.conftest import api_token, register
+from tests.courses.test_service import PERFECT
+
+LESSON = "/kk/courses/test-course/lessons/first-steps"
+
+
+def _api_routes(routes):
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # an included router
+            yield from _api_routes(route.original_router.routes)
+
+
+def _dependencies(dependant):
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _dependencies(sub)
+
+
+def test_no_async_route_uses_the_request_session(app):
+    """Async routes wait (for the model, a queue, a stream): they must not hold a session while they do."""
+    routes = list(_api_routes(app.router.routes))
+    waiting = [route for route in routes if inspect.iscoroutinefunction(route.endpoint)]
+    assert {r.path for r in waiting} >= {"/api/v1/tutor/ask", "/{lang}/tutor/stream/{message_id}"}
+    assert [r.path for r in waiting if get_session in _dependencies(r.dependant)] == []
+    assert sum(get_session in _dependencies(r.dependant) for r in routes) > 20  # the check can see sessions
+
+
+def test_a_failure_between_grading_and_completion_leaves_neither(app, session, loaded, monkeypatch):
+    client = TestClient(app, raise_server_exceptions=False)
+    headers = api_token(client)
+    for lesson in loaded.lessons:
+        client.post(f"/api/v1/courses/test-course/lessons/{lesson.slug}/read", headers=headers)
+    for quiz, answers in (("basics-quiz", PERFECT), ("practice-quiz", {"p1": "a", "p2": "true"})):
+        attempt = client.post(f"/api/v1/courses/test-course/quizzes/{quiz}/attempts", headers=headers).json()
+        assert client.post(f"/api/v1/attempts/{attempt['attempt_id']}", json={"answers": answers},
+                           headers=headers).json()["passed"]
+    exam = client.post("/api/v1/courses/test-course/quizzes/final-exam/attempts", headers=headers).json()
+
+    def crash(_session, _completion):
+        raise RuntimeError("injected: the completion subscriber failed")
+
+    monkeypatch.setattr(courses, "completion_hooks", [crash])
+    response = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers,
+                           json={"answers": {q["id"]: "a" for q in exam["questions"]}})
+    assert response.status_code == 500 and "Traceback" not in response.text
+    session.expire_all()
+    assert session.get(QuizAttempt, exam["attempt_id"]).graded_at is None
+    assert session.exec(select(CourseCompletion)).all() == []
+    monkeypatch.setattr(courses, "completion_hooks", [])  # without the failure, both are kept
+    graded = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers,
+                         json={"answers": {q["id"]: "a" for q in exam["questions"]}})
+    assert graded.status_code == 200
+    assert len(session.exec(select(CourseCompletion)).all()) == 1
+
+
+def test_anonymous_pages_set_no_cookie_and_answer_a_conditional_request_with_304(client):
+    for path in ("/kk/courses", "/kk/courses/test-course", LESSON, "/ru/glossary", "/kk/"):
+        first = client.get(path)
+        assert first.status_code == 200 and "set-cookie" not in first.headers, path
+        assert first.headers["cache-control"].startswith("public") and first.headers["etag"]
+        again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", path
+    kk, ru = client.get(LESSON), client.get(LESSON.replace("/kk/", "/ru/"))
+    fragment = client.get(LESSON, headers={"HX-Request": "true"})
+    assert len({kk.headers["etag"], ru.headers["etag"], fragment.headers["etag"]}) == 3
+
+
+def test_signed_in_pages_stay_private(learner):
+    response = learner.get(LESSON)
+    assert response.headers["cache-control"] == "private, no-cache" and "etag" not in response.headers
+    assert learner.get(LESSON, headers={"If-None-Match": "*"}).status_code == 200
+
+
+def test_a_content_load_changes_the_etag(client, session, course_sources):
+    before = client.get(LESSON).headers["etag"]
+    course_sources[0].version = "a-new-version"
+    courses.load_courses(session, course_sources)
+    session.commit()
+    after = client.get(LESSON)
+    assert after.headers["etag"] != before
+    assert client.get(LESSON, headers={"If-None-Match": before}).status_code == 200
+
+
+def test_errors_reach_htmx_as_a_fragment_for_the_message_area(learner):
+    missing = learner.get("/ru/courses/no-such-course", headers={"HX-Request": "true"})
+    assert missing.status_code == 404 and "<html" not in missing.text and 'role="alert"' in missing.text
+    assert missing.headers["hx-retarget"] == "#flash" and "Страница не найдена" in missing.text
+    page = learner.get("/ru/courses/no-such-course")
+    assert "<html" in page.text and page.status_code == 404
+    api = learner.get("/api/v1/courses/no-such-course", params={"lang": "kk"})
+    assert api.status_code == 404 and api.json()["detail"] == "Бұл бетті таба алмадық. Ол басқа мекенжайға көшкен болуы мүмкін немесе мекенжай қате терілген."
+
+
+def test_a_burst_of_200_signed_in_requests_is_answered_in_full(app, loaded):
+    """More concurrent requests than database slots and threads: they queue; none times out or fails."""
+    with serve(app) as base, httpx.Client(base_url=base) as signer:
+        register(signer, "burst")
+        cookies = dict(signer.cookies)
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=200)
+            async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=120, limits=limits) as client:
+                paths = [LESSON, "/kk/courses", "/kk/courses/test-course", "/kk/account"] * 50
+                responses = await asyncio.gather(*(client.get(path) for path in paths))
+                return [r.status_code for r in responses]
+
+        statuses = asyncio.run(burst())
+    assert len(statuses) == 200 and set(statuses) == {200}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_a_signed_in_person_switching_language_changes_their_account_language(learner, session, lang):
+    learner.get(f"/{lang}/language", params={"next": f"/{lang}/courses"})
+    from gennation.platform.accounts.models import User
+    assert session.exec(select(User.language).where(User.username == "aliya")).one() == lang

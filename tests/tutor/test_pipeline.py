@@ -1,0 +1,171 @@
+"""The tutor's pipeline on a scripted model (fast): no connection held while the model works, no quiz
+attempt created by a question, one question at a time, a cut-off answer kept once."""
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from gennation.courses import service as courses
+from gennation.courses.models import QuizAttempt
+from gennation.platform.accounts.models import User
+from gennation.platform.app import create_app
+from gennation.platform.errors import RateLimited
+from gennation.tutor import service
+from gennation.tutor.engine import EmbeddedBackend
+from gennation.tutor.models import TutorMessage
+from tests.browser import serve
+from tests.conftest import count_queries, csrf_of, register
+from tests.tutor.conftest import CONTENT
+from tests.tutor.fakes import ANSWERS, ScriptedModel
+from tests.tutor.test_service import run
+
+LESSON = {"course": "ai-basics-school", "lesson": "artificial-neuron"}
+QUESTION = "Нейрон шешімді қалай қабылдайды?"
+
+
+@pytest.fixture
+def model():
+    return ScriptedModel(ANSWERS["kk"], hold=True)
+
+
+@pytest.fixture
+def scripted_app(tutor_settings, model):
+    app = create_app(tutor_settings)
+    app.state.tutor = service.TutorRuntime(EmbeddedBackend(Path("scripted"), load_model=lambda _p, _t: model), CONTENT)
+    app.state.tutor.start()
+    with app.state.db.unit_of_work() as session:  # as at start-up: read model and indexes built
+        app.state.tutor.warm_up(session)
+    yield app
+    app.state.tutor.close()
+    app.state.db.dispose()
+
+
+@pytest.fixture
+def db(scripted_app):
+    return scripted_app.state.db
+
+
+def ask_on_the_page(client, lang="kk", **where) -> str:
+    """Post a question as the panel does with htmx; return its stream's address."""
+    panel = client.get(f"/{lang}/tutor", params=where or LESSON).text
+    posted = client.post(f"/{lang}/tutor/ask", headers={"HX-Request": "true"},
+                         data={"csrf_token": csrf_of(panel), "question": QUESTION, **(where or LESSON)})
+    assert posted.status_code == 200, posted.text
+    return re.search(r'sse-connect="([^"]+)"', posted.text).group(1)
+
+
+def read_until(lines, event: str) -> list[str]:
+    """Server-sent lines up to and including the data of the first `event`."""
+    seen, found = [], False
+    for line in lines:
+        seen.append(line)
+        found = found or line == f"event: {event}"
+        if found and line == "":
+            return seen
+    raise AssertionError(f"no {event} event in {seen}")
+
+
+def test_no_database_connection_is_held_while_the_answer_streams(scripted_app, model):
+    engine = scripted_app.state.engine
+    with serve(scripted_app) as base, httpx.Client(base_url=base, timeout=20) as client:
+        register(client, "streamer")
+        with client.stream("GET", ask_on_the_page(client)) as stream:
+            lines = stream.iter_lines()
+            read_until(lines, "token")
+            assert model.first_token.is_set()
+            assert engine.pool.checkedout() == 0  # the model is mid-answer; no connection is out
+            model.release()
+            rest = "\n".join(read_until(lines, "final"))
+    assert "artificial-neuron" in rest
+
+
+def test_a_stream_cut_off_keeps_what_was_shown_once_and_frees_the_slot(scripted_app, model, db):
+    with serve(scripted_app) as base, httpx.Client(base_url=base, timeout=20) as client:
+        register(client, "leaver")
+        with client.stream("GET", ask_on_the_page(client)) as stream:
+            read_until(stream.iter_lines(), "token")
+        # The learner has gone. The answer so far is kept, marked as cut off.
+        for _ in range(100):
+            with db.unit_of_work() as session:
+                kept = session.exec(select(TutorMessage).where(TutorMessage.role == "tutor")).all()
+            if kept:
+                break
+            time.sleep(0.05)
+        assert [(m.text.strip(), m.cut_off) for m in kept] == [("Нейрон", True)]
+        # The slot is free at once: the next question streams to the end.
+        model.release()
+        with client.stream("GET", ask_on_the_page(client)) as stream:
+            assert "event: final" in read_until(stream.iter_lines(), "final")
+    with db.unit_of_work() as session:
+        replies = session.exec(select(TutorMessage).where(TutorMessage.role == "tutor")).all()
+    assert len(replies) == 2 and not replies[1].cut_off
+
+
+def test_a_second_question_waits_for_the_first_with_a_clear_message(scripted_app, model, db):
+    runtime = scripted_app.state.tutor
+    with db.unit_of_work() as session:
+        user = register_learner(session)
+        first = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **LESSON))
+        second = service.submit(session, runtime, service.Question("Салмақ деген не?", "kk", user.id, **LESSON))
+
+    async def both():
+        answering = service.answer(db, runtime, user.id, first.id)
+        async for event in answering:
+            if event["type"] == "text":
+                break
+        with pytest.raises(RateLimited) as refused:
+            async for _event in service.answer(db, runtime, user.id, second.id):
+                pass
+        model.release()
+        final = [event async for event in answering][-1]
+        return refused.value, final
+
+    refused, final = run(both())
+    assert "previous question" in refused.message
+    assert final["type"] == "final" and final["answer"].text.startswith("Нейрон")
+
+
+def register_learner(session, username="quizzer") -> User:
+    from gennation.platform.accounts.schemas import RegistrationIn
+    from gennation.platform.accounts.service import register as register_account
+    from tests.conftest import REGISTRATION
+    return register_account(session, RegistrationIn(username=username, language="kk", **REGISTRATION))
+
+
+def test_asking_on_a_quiz_page_creates_no_attempt_and_reads_the_open_ones_keys(scripted_app, db):
+    runtime = scripted_app.state.tutor
+    where = {"course": "ai-basics-school", "quiz": "neural-networks-quiz"}
+    with db.unit_of_work() as session:
+        user = register_learner(session)
+        asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **where))
+    with db.unit_of_work() as session, count_queries(db.engine) as statements:
+        prepared = service.prepare(session, runtime, user.id, asked.id)
+    assert prepared.keys == [] and len(statements) <= 5, statements  # the prepare phase's query budget
+    with db.unit_of_work() as session:
+        assert session.exec(select(func.count()).select_from(QuizAttempt)).one() == 0
+        quiz = courses.get_course(session, where["course"]).quiz(where["quiz"])
+        attempt = courses.open_attempt(session, user, quiz)
+        again = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **where))
+    with db.unit_of_work() as session:
+        prepared = service.prepare(session, runtime, user.id, again.id)
+        assert len(prepared.keys) == len(attempt.question_ids)
+        assert session.exec(select(func.count()).select_from(QuizAttempt)).one() == 1
+
+
+def test_a_question_on_the_page_stays_within_its_query_budget(scripted_app, model):
+    from fastapi.testclient import TestClient
+    model.release()
+    with TestClient(scripted_app) as client:
+        register(client, "budget")
+        panel = client.get("/kk/tutor", params=LESSON).text
+        with count_queries(scripted_app.state.engine) as asked:
+            posted = client.post("/kk/tutor/ask", headers={"HX-Request": "true"},
+                                 data={"csrf_token": csrf_of(panel), "question": QUESTION, **LESSON})
+        stream = re.search(r'sse-connect="([^"]+)"', posted.text).group(1)
+        with count_queries(scripted_app.state.engine) as answered:
+            assert "event: final" in client.get(stream).text
+    assert len(asked) <= 6, asked  # person, limit, conversation (found or made), question
+    assert len(answered) <= 10, answered  # person, pending check, prepare, record
