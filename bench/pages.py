@@ -1,11 +1,13 @@
-"""Lesson page throughput against a bare health endpoint, served as in production.
+"""Page throughput against a bare health endpoint, served as in production.
 
 Starts `gennation serve` (uvicorn with worker processes) on the database named by DATABASE_URL
-(PostgreSQL in production; a temporary SQLite file when unset), loads the real courses, then drives
-a lesson page and /healthz/live with the same number of concurrent clients for the same time.
-The load comes from Debian's `wrk` when installed (`make bench` installs it), else from an httpx client
-in this process (which then competes with the server for the 2 cores: lower, noisier figures).
-Last line: RESULT lesson_rps=... health_rps=... ratio=... p99_ms=...
+(PostgreSQL in production; a temporary SQLite file when unset), loads the real courses, then drives,
+with the same number of concurrent clients for the same time each: /healthz/live (the baseline), an
+anonymous lesson page, the same lesson signed in (a learner with progress in two courses), and the
+anonymous catalogue. The load comes from Debian's `wrk` (installed here when missing and allowed), else
+from an httpx client in this process (which then competes with the server for the 2 cores).
+Last line: RESULT lesson_rps=... health_rps=... ratio=... p99_ms=... signed_ratio=... signed_p99_ms=...
+catalogue_ratio=...
 """
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LESSON = "/kk/courses/ai-basics-school/lessons/ai-around-us"
+CATALOGUE = "/kk/courses"
 
 
-async def drive(base: str, path: str, clients: int, seconds: float, max_requests: int) -> tuple[int, list[float], int]:
+async def drive(base: str, path: str, clients: int, seconds: float, max_requests: int,
+                cookie: str = "") -> tuple[int, list[float], int]:
     """`clients` loops request `path` until time or the request budget runs out; returns count, latencies, errors."""
     latencies: list[float] = []
     errors = 0
@@ -46,18 +50,19 @@ async def drive(base: str, path: str, clients: int, seconds: float, max_requests
                 errors += 1
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                 headers={"Accept-Encoding": "gzip"}) as client:
+    headers = {"Accept-Encoding": "gzip", **({"Cookie": cookie} if cookie else {})}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, headers=headers) as client:
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(clients)))
         elapsed = time.perf_counter() - started
     return int(len(latencies) / elapsed), latencies, errors
 
 
-def drive_wrk(base: str, path: str, clients: int, seconds: float) -> tuple[int, float, float, int]:
+def drive_wrk(base: str, path: str, clients: int, seconds: float, cookie: str = "") -> tuple[int, float, float, int]:
     """Debian's wrk, when installed: a load generator in C, so the server (not the client) is measured."""
-    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--latency",
-                          "-H", "Accept-Encoding: gzip", base + path], capture_output=True, text=True, check=True).stdout
+    headers = ["-H", "Accept-Encoding: gzip"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
+    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--latency", *headers, base + path],
+                         capture_output=True, text=True, check=True).stdout
 
     def millis(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
@@ -72,12 +77,34 @@ def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 100 else max(latencies) * 1000
 
 
+def ensure_wrk() -> bool:
+    """Debian's wrk, installed with apt-get when missing and this runs as root."""
+    if not shutil.which("wrk") and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("wrk") is not None
+
+
+def signed_in_learner(base: str) -> str:
+    """Register a learner through the pages, with progress in two courses; return their session cookie."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/kk/register").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        client.post("/kk/register", data={"csrf_token": token, "username": "bench-learner", "language": "kk",
+                                          "password": "bench password 1", "display_name": "Бенч Оқушы",
+                                          "region": "astana", "category": "adult", "role": "learner"})
+        for course, lesson in (("ai-basics-school", "ai-around-us"), ("genai-for-everyone", "what-is-a-chat-assistant")):
+            client.post(f"/kk/courses/{course}/lessons/{lesson}/read", data={"csrf_token": token})
+        client.get(LESSON)
+        return f"gn_session={client.cookies['gn_session']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--python-client", action="store_true", help="use the httpx driver even if wrk is installed")
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
@@ -91,6 +118,8 @@ def main() -> None:
     server = subprocess.Popen([BIN / "gennation", "serve", "--port", str(args.port), "--workers", str(args.workers)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
+    use_wrk = ensure_wrk() and not args.python_client
+    results: dict[str, tuple[int, float, float, int]] = {}
     try:
         for _ in range(200):
             try:
@@ -101,26 +130,30 @@ def main() -> None:
             time.sleep(0.1)
         else:
             sys.exit("server did not start")
-        asyncio.run(drive(base, LESSON, args.clients, 2, 2000))  # warm-up both workers
-        if shutil.which("wrk") and not args.python_client:
-            driver = "wrk"
-            lesson_rps, lesson_p50, lesson_p99, lesson_err = drive_wrk(base, LESSON, args.clients, args.seconds)
-            health_rps, _health_p50, health_p99, health_err = drive_wrk(base, "/healthz/live", args.clients, args.seconds)
-        else:
-            driver = "httpx"
-            lesson_rps, lat, lesson_err = asyncio.run(drive(base, LESSON, args.clients, args.seconds, args.max_requests))
-            lesson_p50, lesson_p99 = statistics.median(lat) * 1000, p99(lat)
-            health_rps, lat, health_err = asyncio.run(drive(base, "/healthz/live", args.clients, args.seconds,
-                                                             args.max_requests))
-            health_p99 = p99(lat)
+        cookie = signed_in_learner(base)
+        targets = {"health": ("/healthz/live", ""), "lesson": (LESSON, ""), "signed": (LESSON, cookie),
+                   "catalogue": (CATALOGUE, "")}
+        for path, who in targets.values():  # warm-up: every worker builds its read model
+            asyncio.run(drive(base, path, args.clients, 2, 2000, who))
+        for name, (path, who) in targets.items():
+            if use_wrk:
+                results[name] = drive_wrk(base, path, args.clients, args.seconds, who)
+            else:
+                rps, latencies, errors = asyncio.run(drive(base, path, args.clients, args.seconds,
+                                                           args.max_requests, who))
+                results[name] = (rps, statistics.median(latencies) * 1000, p99(latencies), errors)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"database={database} workers={args.workers} clients={args.clients} seconds={args.seconds} driver={driver}")
-    print(f"lesson {LESSON}: {lesson_rps} req/s, p50 {lesson_p50:.1f} ms, p99 {lesson_p99:.1f} ms, errors {lesson_err}")
-    print(f"health /healthz/live: {health_rps} req/s, p99 {health_p99:.1f} ms, errors {health_err}")
-    print(f"RESULT lesson_rps={lesson_rps} health_rps={health_rps} ratio={lesson_rps / health_rps:.3f} "
-          f"p99_ms={lesson_p99:.1f}")
+    print(f"database={database} workers={args.workers} clients={args.clients} seconds={args.seconds} "
+          f"driver={'wrk' if use_wrk else 'httpx (wrk not installed)'}")
+    for name, (rps, p50, p99_ms, errors) in results.items():
+        print(f"{name:9} {targets[name][0]}: {rps} req/s, p50 {p50:.1f} ms, p99 {p99_ms:.1f} ms, errors {errors}")
+    health = results["health"][0]
+    print(f"RESULT lesson_rps={results['lesson'][0]} health_rps={health} "
+          f"ratio={results['lesson'][0] / health:.3f} p99_ms={results['lesson'][2]:.1f} "
+          f"signed_ratio={results['signed'][0] / health:.3f} signed_p99_ms={results['signed'][2]:.1f} "
+          f"catalogue_ratio={results['catalogue'][0] / health:.3f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,14 @@ from gennation.courses.source import WORD_RE
 from gennation.platform.errors import NotFound
 
 
+def _first(items, matches):
+    """The first of `items` that `matches`, or NotFound (the one not-found rule of the read model)."""
+    found = next((item for item in items if matches(item)), None)
+    if found is None:
+        raise NotFound
+    return found
+
+
 @dataclass(frozen=True)
 class QuestionItem:
     id: int
@@ -98,22 +106,13 @@ class CourseOutline:
         return module_quizzes + ((self.final_exam,) if self.final_exam else ())
 
     def lesson(self, slug: str) -> LessonOutline:
-        found = next((lesson for lesson in self.lessons if lesson.slug == slug), None)
-        if found is None:
-            raise NotFound
-        return found
+        return _first(self.lessons, lambda lesson: lesson.slug == slug)
 
     def quiz(self, slug: str) -> QuizOutline:
-        found = next((quiz for quiz in self.quizzes if quiz.slug == slug), None)
-        if found is None:
-            raise NotFound
-        return found
+        return _first(self.quizzes, lambda quiz: quiz.slug == slug)
 
     def quiz_with_id(self, quiz_id: int) -> QuizOutline:
-        found = next((quiz for quiz in self.quizzes if quiz.id == quiz_id), None)
-        if found is None:
-            raise NotFound
-        return found
+        return _first(self.quizzes, lambda quiz: quiz.id == quiz_id)
 
     def module(self, module_id: int | None) -> ModuleOutline | None:
         return next((m for m in self.modules if m.id == module_id), None)
@@ -132,25 +131,13 @@ class Catalogue:
         return ".".join(f"{course_id}-{version[:12]}" for course_id, version in self.version)
 
     def course(self, slug: str) -> CourseOutline:
-        found = next((course for course in self.courses if course.slug == slug), None)
-        if found is None:
-            raise NotFound
-        return found
-
-    def by_id(self, course_id: int) -> CourseOutline:
-        found = next((course for course in self.courses if course.id == course_id), None)
-        if found is None:
-            raise NotFound
-        return found
+        return _first(self.courses, lambda course: course.slug == slug)
 
     def quiz_by_id(self, quiz_id: int) -> QuizOutline:
         return self.course_of_quiz(quiz_id).quiz_with_id(quiz_id)
 
     def course_of_quiz(self, quiz_id: int) -> CourseOutline:
-        found = next((c for c in self.courses if any(q.id == quiz_id for q in c.quizzes)), None)
-        if found is None:
-            raise NotFound
-        return found
+        return _first(self.courses, lambda course: any(quiz.id == quiz_id for quiz in course.quizzes))
 
     def question(self, question_id: int) -> QuestionItem | None:
         return self._questions.get(question_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlencode
 from functools import lru_cache
-from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response

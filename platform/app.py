@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
+from gennation.frontend.page_cache import PublicPageCache
 from gennation.frontend.rendering import STATIC_DIR, error_response, is_htmx, request_language, wants_json
 from gennation.platform.database import Database
 from gennation.platform.deps import CsrfFailed, LoginRequired
@@ -122,5 +123,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gn_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # outermost: a hit skips the rest
     _install_error_handlers(app)
     return app

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Database sessions one web process holds at once; more requests wait their turn (never time out).
     db_pool_size: int = Field(default=20, gt=0, le=200)
+    # Seconds an anonymous visitor's page is kept in the process and sent again (0: never).
+    page_cache_seconds: float = Field(default=2.0, ge=0, le=300)
 
     @field_validator("database_url")
     @classmethod

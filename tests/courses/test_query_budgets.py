@@ -2,7 +2,6 @@
 import dataclasses
 import re
 
-import pytest
 
 from gennation.courses.service import load_courses
 from tests.conftest import count_queries, csrf_of

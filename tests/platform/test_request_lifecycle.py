@@ -130,3 +130,27 @@ def test_a_signed_in_person_switching_language_changes_their_account_language(le
     learner.get(f"/{lang}/language", params={"next": f"/{lang}/courses"})
     from gennation.platform.accounts.models import User
     assert session.exec(select(User.language).where(User.username == "aliya")).one() == lang
+
+
+def test_the_page_cache_sends_anonymous_pages_again_and_never_signed_in_ones(settings, loaded, session,
+                                                                              course_sources):
+    from gennation.platform.app import create_app
+    settings.page_cache_seconds = 0.5
+    app = create_app(settings)
+    with TestClient(app) as client:
+        first = client.get(LESSON, headers={"Accept-Encoding": "gzip"})
+        course_sources[0].version = "changed-meanwhile"
+        courses.load_courses(session, course_sources)
+        session.commit()
+        again = client.get(LESSON, headers={"Accept-Encoding": "gzip"})
+        assert again.headers["etag"] == first.headers["etag"] and again.content == first.content  # from the cache
+        assert client.get(LESSON, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+        register(client, "cached")
+        signed = client.get(LESSON)
+        assert signed.headers["cache-control"] == "private, no-cache"
+        assert 'name="csrf_token"' in signed.text and 'name="csrf_token"' not in first.text  # not the cached page
+        client.cookies.clear()
+        import time
+        time.sleep(0.6)
+        assert client.get(LESSON).headers["etag"] != first.headers["etag"]  # the new content, once expired
+    app.state.db.dispose()

@@ -1,6 +1,5 @@
 """What generated text may be shown, and when (pure logic)."""
 from gennation.courses.service import AnswerKey
-from gennation.tutor import guard
 from gennation.tutor.service import _clean, _echoes, _Gate
 
 

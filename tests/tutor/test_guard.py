@@ -1,7 +1,7 @@
 """Checks around the model, without the model."""
-from gennation.courses.service import AnswerKey
 import pytest
 
+from gennation.courses.service import AnswerKey
 from gennation.tutor import guard
 
 

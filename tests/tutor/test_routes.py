@@ -1,7 +1,7 @@
 """The tutor's pages and API on the real model."""
 import re
 
-from tests.conftest import REGISTRATION, api_token, csrf_of, register
+from tests.conftest import api_token, csrf_of, register
 
 
 def test_api_ask_returns_a_labelled_answer_with_sources(tutor_client):

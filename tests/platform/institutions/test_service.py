@@ -1,10 +1,10 @@
 import pytest
-
 from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register, set_role
 from gennation.platform.errors import NotFound
 from gennation.platform.institutions import service
+
 from tests.conftest import REGISTRATION
 
 
