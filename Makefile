@@ -4,7 +4,10 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml frontend/package-lock.json | sha256sum | cut -c1-12)
+# llama.cpp is compiled for any x86-64 with AVX2, not for this machine's CPU alone: the native build
+# crashes on CPUs with AVX-512 FP16 (seen on the development machines), and CI may run on another CPU.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml frontend/package-lock.json; echo '$(LLAMA_CMAKE)') | sha256sum | cut -c1-12)
 PORT   ?= 8000
 HTMX   := frontend/static/vendor/htmx.min.js frontend/static/vendor/sse.min.js
 
@@ -19,7 +22,7 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "Installing Python packages (llama-cpp-python compiles for a few minutes the first time)..."
-	$(BIN)/pip install --quiet -e '.[test]'
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet -e '.[test]'
 	cd frontend && npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-*
 	touch $@

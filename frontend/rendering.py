@@ -34,6 +34,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates change with a deploy, not while serving: no file check per page
     )
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     env.globals["static"] = static_url

@@ -293,7 +293,10 @@ class EmbeddedBackend(Backend):
             self._cancelled.add(job.id)
 
     def close(self) -> None:
-        self._jobs.put(None)
+        """Stop the model thread; questions asked after this are told the tutor is unavailable."""
+        if self._thread is not None and self.status in ("ready", "loading"):
+            self.status = "closed"
+            self._jobs.put(None)
 
 
 class RedisBackend(Backend):

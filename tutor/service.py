@@ -79,9 +79,10 @@ def build_runtime(settings) -> "TutorRuntime":
 class TutorRuntime:
     """What the tutor keeps between questions in one web process: the model backend and the search index."""
 
-    def __init__(self, backend, content_dir: Path):
+    def __init__(self, backend, content_dir: Path, owns_backend: bool = True):
         self.backend = backend
         self.content_dir = content_dir
+        self.owns_backend = owns_backend  # a backend shared with other apps (tests) is theirs to close
         self.questions_per_minute = QUESTIONS_PER_MINUTE
         self._indexes: dict[str, tuple[str, LessonIndex]] = {}
 
@@ -109,7 +110,7 @@ class TutorRuntime:
             self.backend.start()
 
     def close(self) -> None:
-        if hasattr(self.backend, "close"):
+        if self.owns_backend and hasattr(self.backend, "close"):
             self.backend.close()
 
     @property

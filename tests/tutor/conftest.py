@@ -58,7 +58,7 @@ def tutor_settings(content_template, tmp_path):
 @pytest.fixture
 def tutor_app(tutor_settings, tutor_backend):
     app = create_app(tutor_settings)
-    app.state.tutor = TutorRuntime(tutor_backend, CONTENT)
+    app.state.tutor = TutorRuntime(tutor_backend, CONTENT, owns_backend=False)
     yield app
     app.state.engine.dispose()
 
