@@ -90,7 +90,8 @@ def signed_in_learner(base: str) -> str:
     with httpx.Client(base_url=base, timeout=30) as client:
         page = client.get("/kk/register").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        client.post("/kk/register", data={"csrf_token": token, "username": "bench-learner", "language": "kk",
+        username = f"bench-{os.getpid()}-{int(time.time())}"  # a database kept between runs has the last one
+        client.post("/kk/register", data={"csrf_token": token, "username": username, "language": "kk",
                                           "password": "bench password 1", "display_name": "Бенч Оқушы",
                                           "region": "astana", "category": "adult", "role": "learner"})
         for course, lesson in (("ai-basics-school", "ai-around-us"), ("genai-for-everyone", "what-is-a-chat-assistant")):
