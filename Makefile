@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # llama.cpp is compiled for any x86-64 with AVX2, not for this machine's CPU alone: the native build
 # crashes on CPUs with AVX-512 FP16 (seen on the development machines), and CI may run on another CPU.
+LLAMA  := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml frontend/package-lock.json; echo '$(LLAMA_CMAKE)') | sha256sum | cut -c1-12)
 PORT   ?= 8000
@@ -22,7 +23,9 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "Installing Python packages (llama-cpp-python compiles for a few minutes the first time)..."
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet -e '.[test]'
+	@# Compiled here with the flags above, never taken from pip's wheel cache (it may hold a native build).
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --no-cache-dir "$(LLAMA)"
+	$(BIN)/pip install --quiet -e '.[test]'
 	cd frontend && npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -81,13 +81,12 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Synchronous unit of work, for the CLI, Celery tasks, benchmarks and thread-pool code."""
-        session = self.session()
+        session, succeeded = self.session(), False
         try:
             yield session
-        except BaseException:
-            _finish(session, False)
-            raise
-        _finish(session, True)
+            succeeded = True
+        finally:
+            _finish(session, succeeded)
 
     @property
     def slots(self) -> anyio.CapacityLimiter:
@@ -114,19 +113,17 @@ class Database:
         """A request's unit of work, entered on the event loop: committed when the route returns, rolled
         back when it raises. The session's own calls happen in plain `def` routes, in the thread pool."""
         async with self.slots:
-            session = self.session()
+            session, succeeded = self.session(), False
             try:
                 yield session
-            except BaseException:
-                if _has_work(session):
-                    await run_in_threadpool(_finish, session, False)
-                else:
-                    session.close()
-                raise
-            if _has_work(session) or session.info.get("after_commit"):
-                await run_in_threadpool(_finish, session, True)
-            else:
-                session.close()
+                succeeded = True
+            finally:
+                # Shielded: a client that went away must not leave the transaction open.
+                with anyio.CancelScope(shield=True):
+                    if _has_work(session) or succeeded and session.info.get("after_commit"):
+                        await run_in_threadpool(_finish, session, succeeded)
+                    else:
+                        session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
