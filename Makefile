@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "Installing Python packages (llama-cpp-python compiles for a few minutes the first time)..."
 	@# Compiled here with the flags above, never taken from pip's wheel cache (it may hold a native build).
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --no-cache-dir "$(LLAMA)"
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --no-cache-dir --force-reinstall --no-deps "$(LLAMA)"
 	$(BIN)/pip install --quiet -e '.[test]'
 	cd frontend && npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-*
