@@ -13,7 +13,7 @@ def register_in_kazakh(page, base: str, username: str = "әсел", role: str = 
     page.goto(f"{base}/kk/register")
     page.get_by_label("Пайдаланушы аты").fill(username)
     page.get_by_label("Құпиясөз").fill("өте-құпия-сөз")
-    page.get_by_label("Атыңыз").fill("Әсел Құрманғазықызы")
+    page.get_by_label("Аты-жөніңіз").fill("Әсел Құрманғазықызы")
     page.locator("#region").select_option("kyzylorda")
     if role == "learner":
         page.locator("#category").select_option("school_student")
