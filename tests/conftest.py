@@ -5,6 +5,7 @@ services are not running; in CI (CI=true) a skipped `services` test fails the ru
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -195,6 +196,13 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="kk-KZ")
     yield context.new_page()
     context.close()
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @contextmanager

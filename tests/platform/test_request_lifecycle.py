@@ -2,6 +2,7 @@
 that caches can keep, and a burst that queues instead of failing."""
 import asyncio
 import inspect
+import time
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from gennation.courses import service as courses
 from gennation.courses.models import CourseCompletion, QuizAttempt
 from gennation.platform.deps import get_session
 from tests.browser import serve
-from tests.conftest import api_token, register
+from tests.conftest import api_token, register, run_async
 from tests.courses.test_service import PERFECT
 
 LESSON = "/kk/courses/test-course/lessons/first-steps"
@@ -121,7 +122,7 @@ def test_a_burst_of_200_signed_in_requests_is_answered_in_full(app, loaded):
                 responses = await asyncio.gather(*(client.get(path) for path in paths))
                 return [r.status_code for r in responses]
 
-        statuses = asyncio.run(burst())
+        statuses = run_async(burst())
     assert len(statuses) == 200 and set(statuses) == {200}
 
 
@@ -150,7 +151,6 @@ def test_the_page_cache_sends_anonymous_pages_again_and_never_signed_in_ones(set
         assert signed.headers["cache-control"] == "private, no-cache"
         assert 'name="csrf_token"' in signed.text and 'name="csrf_token"' not in first.text  # not the cached page
         client.cookies.clear()
-        import time
         time.sleep(0.6)
         assert client.get(LESSON).headers["etag"] != first.headers["etag"]  # the new content, once expired
     app.state.db.dispose()

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import func, select
-
 from gennation.courses import service as courses
 from gennation.courses.models import QuizAttempt
 from gennation.platform.accounts.models import User
@@ -16,11 +14,13 @@ from gennation.platform.errors import RateLimited
 from gennation.tutor import service
 from gennation.tutor.engine import EmbeddedBackend
 from gennation.tutor.models import TutorMessage
+from sqlmodel import func, select
+
 from tests.browser import serve
 from tests.conftest import count_queries, csrf_of, register
+from tests.conftest import run_async as run
 from tests.tutor.conftest import CONTENT
 from tests.tutor.fakes import ANSWERS, ScriptedModel
-from tests.tutor.test_service import run
 
 LESSON = {"course": "ai-basics-school", "lesson": "artificial-neuron"}
 QUESTION = "Нейрон шешімді қалай қабылдайды?"
@@ -131,6 +131,7 @@ def test_a_second_question_waits_for_the_first_with_a_clear_message(scripted_app
 def register_learner(session, username="quizzer") -> User:
     from gennation.platform.accounts.schemas import RegistrationIn
     from gennation.platform.accounts.service import register as register_account
+
     from tests.conftest import REGISTRATION
     return register_account(session, RegistrationIn(username=username, language="kk", **REGISTRATION))
 

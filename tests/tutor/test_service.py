@@ -1,24 +1,19 @@
 """The tutor end to end on the real default model."""
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
-
+from gennation.platform.errors import DomainError
 from gennation.tutor import evaluation
 from gennation.tutor.models import AnswerKind, TutorMessage
-from gennation.platform.errors import DomainError
 from gennation.tutor.service import Question, TutorRuntime, ask, submit
+from sqlmodel import select
+
+from tests.conftest import run_async as run
 
 EVAL_SET = Path(__file__).parent / "eval_set.yaml"
 
 
-def run(coroutine):
-    """asyncio.run in a thread of its own: Playwright's sync API may hold this thread's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_evaluation_set_meets_the_thresholds(db, runtime, learner):

@@ -2,12 +2,12 @@
 import pytest
 from celery.contrib.testing.worker import start_worker
 from fastapi.testclient import TestClient
-
 from gennation.platform.app import create_app
 from gennation.platform.worker import make_celery
 from gennation.tutor.engine import Job, RedisBackend
+
 from tests.conftest import api_token, redis_or_skip
-from tests.tutor.test_service import run
+from tests.conftest import run_async as run
 
 pytestmark = pytest.mark.services
 
