@@ -20,7 +20,7 @@ from gennation.courses.models import (
     QuizAttempt,
 )
 from gennation.courses.outline import (
-    Catalogue, CourseCounts, CourseOutline, LessonOutline, ModuleOutline, QuestionItem, QuizOutline,
+    Catalogue, CourseOutline, LessonOutline, ModuleOutline, QuestionItem, QuizOutline,
 )
 from gennation.courses.rendering import render_lesson
 from gennation.courses.source import CourseSource, QuizSource, plain_text
@@ -28,8 +28,6 @@ from gennation.platform.accounts.models import User
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_
-
-__all__ = ["Catalogue", "CourseCounts", "CourseOutline", "LessonOutline", "ModuleOutline", "QuizOutline"]
 
 
 # ---------------------------------------------------------------- loading sources

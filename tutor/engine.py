@@ -119,7 +119,6 @@ class RedisSlots:
 
     def __init__(self, redis_url: str):
         import redis.asyncio as aioredis
-        self.redis_url = redis_url
         self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
 
     @staticmethod
@@ -132,10 +131,10 @@ class RedisSlots:
     async def free(self, user_id: int, job_id: str) -> None:
         await self.redis.eval(self.FREE, 1, self.key(user_id), job_id)
 
-    def free_now(self, user_id: int, job_id: str, client=None) -> None:
-        """From a Celery worker (synchronous Redis client)."""
-        import redis
-        (client or redis.Redis.from_url(self.redis_url)).eval(self.FREE, 1, self.key(user_id), job_id)
+    @classmethod
+    def free_from_worker(cls, client, user_id: int, job_id: str) -> None:
+        """From a Celery worker, with its synchronous Redis client."""
+        client.eval(cls.FREE, 1, cls.key(user_id), job_id)
 
     async def held(self, user_id: int) -> bool:
         return bool(await self.redis.exists(self.key(user_id)))

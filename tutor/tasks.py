@@ -39,14 +39,13 @@ def generate(self, job_id: str, messages: list[dict], max_tokens: int, user_id: 
     settings = settings_of(self)
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     stream = RedisBackend.stream_key(job_id)
-    slots = RedisSlots(settings.redis_url)
 
     def emit(event: dict) -> None:
         client.xadd(stream, {"event": json.dumps(event, ensure_ascii=False)}, maxlen=5000)
 
     def free_slot() -> None:
         if user_id is not None:
-            slots.free_now(user_id, job_id, client)
+            RedisSlots.free_from_worker(client, user_id, job_id)
 
     client.zrem(RedisBackend.PENDING, job_id)
     try:

@@ -1,10 +1,11 @@
 """Production mode: Celery workers holding the model, tokens relayed to the web process through Redis."""
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 from fastapi.testclient import TestClient
 from gennation.platform.app import create_app
 from gennation.platform.worker import make_celery
-from gennation.tutor.engine import Job, RedisBackend
+from gennation.tutor.engine import Job, RedisBackend, RedisSlots
 
 from tests.conftest import api_token, redis_or_skip
 from tests.conftest import run_async as run
@@ -38,6 +39,8 @@ def test_api_answer_comes_from_a_celery_worker_through_redis(redis_settings, tut
         body = response.json()
         assert body["answer"] and body["sources"][0]["lesson"] == "how-to-spot-a-fake"
         assert client.get("/healthz").json()["redis"] == "ok"
+        learner = client.get("/api/v1/me", headers=headers).json()["id"]
+        assert redis.Redis.from_url(redis_settings.redis_url).exists(RedisSlots.key(learner)) == 0  # the worker freed it
 
 
 def test_waiting_jobs_see_their_place_and_a_left_stream_is_cancelled(redis_settings, tutor_worker):
