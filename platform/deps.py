@@ -31,8 +31,9 @@ async def api_lang(request: Request, lang: str | None = None) -> str:
     return lang if lang in LANGUAGES else negotiate(request.headers.get("accept-language"))
 
 
-def _load_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
+def _load_user(session: Session, user_id: int, sign_in_key: str) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and same_token(user.sign_in_key, sign_in_key) else None
 
 
 async def current_user(request: Request) -> User | None:
@@ -43,14 +44,14 @@ async def current_user(request: Request) -> User | None:
     if hasattr(request.state, "user"):
         return request.state.user
     settings: Settings = request.app.state.settings
-    user_id = None
+    named = None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user_id = read_token(settings.secret_key, auth[7:].strip(), settings.token_max_age)
-    elif "session" in request.scope:
-        user_id = request.session.get("uid")
+        named = read_token(settings.secret_key, auth[7:].strip(), settings.token_max_age)
+    elif "session" in request.scope and isinstance(request.session.get("uid"), int):
+        named = request.session["uid"], str(request.session.get("key", ""))
     db: Database = request.app.state.db
-    user = await db.run(_load_user, user_id) if isinstance(user_id, int) else None
+    user = await db.run(_load_user, *named) if named else None
     request.state.user = user
     return user
 

@@ -27,16 +27,23 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="gennation-api-token")
 
 
-def issue_token(secret_key: str, user_id: int) -> str:
-    return _serializer(secret_key).dumps({"uid": user_id})
+def issue_token(secret_key: str, user_id: int, sign_in_key: str) -> str:
+    return _serializer(secret_key).dumps({"uid": user_id, "key": sign_in_key})
 
 
-def read_token(secret_key: str, token: str, max_age: int) -> int | None:
+def read_token(secret_key: str, token: str, max_age: int) -> tuple[int, str] | None:
+    """(user id, sign-in key) of a valid token; the caller checks the key against the account."""
     try:
         data = _serializer(secret_key).loads(token, max_age=max_age)
     except BadSignature:
         return None
-    return data.get("uid") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        return None
+    return data["uid"], str(data.get("key", ""))
+
+
+def new_sign_in_key() -> str:
+    return secrets.token_hex(16)
 
 
 def new_csrf_token() -> str:

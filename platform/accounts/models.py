@@ -7,6 +7,7 @@ from sqlmodel import Field, SQLModel, select
 
 from gennation.platform import personal_data
 from gennation.platform.database import utcnow
+from gennation.platform.security import new_sign_in_key
 
 
 class Role(StrEnum):
@@ -50,6 +51,9 @@ class User(SQLModel, table=True):
     institution_id: int | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
     language: str = Field(default="kk", max_length=2)
     created_at: datetime = Field(default_factory=utcnow)
+    # Named by every cookie and token of this account: a token for an id whose account was deleted
+    # (SQLite hands the id out again) does not sign in the next person who gets that id.
+    sign_in_key: str = Field(default_factory=new_sign_in_key, max_length=32)
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -61,7 +65,7 @@ class LoginAttempt(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
 
 
-personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash"}, mode="json"),
+personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash", "sign_in_key"}, mode="json"),
                     single=True)
 # Failed sign-ins are kept by username (and address) for 15 minutes, to slow down guessing.
 personal_data.holds("failed_sign_ins", LoginAttempt, rows=lambda user_id: select(LoginAttempt).where(

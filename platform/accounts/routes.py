@@ -49,8 +49,9 @@ def _form_choices(session, lang: str) -> dict:
     }
 
 
-def _sign_in(request: Request, user_id: int) -> None:
-    request.session["uid"] = user_id
+def _sign_in(request: Request, user) -> None:
+    request.session["uid"] = user.id
+    request.session["key"] = user.sign_in_key
 
 
 # ---------------------------------------------------------------- pages
@@ -74,7 +75,7 @@ def register_submit(request: Request, lang: PageLang, session: DbSession, raw: S
         return render(request, "accounts/register.html",
                       {"form": form, "errors": errors, **_form_choices(session, lang)},
                       lang=lang, status_code=422)
-    _sign_in(request, user.id)
+    _sign_in(request, user)
     return RedirectResponse(f"/{user.language}/courses", status_code=303)
 
 
@@ -95,7 +96,7 @@ def login_submit(request: Request, lang: PageLang, session: DbSession,
         message, status = gettext(lang, error.message), 429
     else:
         if user:
-            _sign_in(request, user.id)
+            _sign_in(request, user)
             return RedirectResponse(_safe_next(lang, next), status_code=303)
         message, status = gettext(lang, WRONG_CREDENTIALS), 401
     return render(request, "accounts/login.html", {"username": username, "error": message, "next": next},
@@ -154,7 +155,7 @@ def account_delete(request: Request, lang: PageLang, session: DbSession, user: P
 @api.post("/auth/register", response_model=TokenOut, status_code=201)
 def api_register(request: Request, data: RegistrationIn, session: DbSession):
     user = service.register(session, data)
-    return TokenOut(access_token=issue_token(request.app.state.settings.secret_key, user.id))
+    return TokenOut(access_token=issue_token(request.app.state.settings.secret_key, user.id, user.sign_in_key))
 
 
 @api.post("/auth/login", response_model=TokenOut, responses={401: {"description": "Wrong username or password"},
@@ -165,7 +166,7 @@ def api_login(request: Request, data: LoginIn, session: DbSession, lang: ApiLang
                                 settings.login_attempts_per_15min)
     if user is None:  # answered, not raised: the failed attempt must be committed to be counted
         return error_response(request, 401, gettext(lang, WRONG_CREDENTIALS))
-    return TokenOut(access_token=issue_token(settings.secret_key, user.id))
+    return TokenOut(access_token=issue_token(settings.secret_key, user.id, user.sign_in_key))
 
 
 @api.get("/me", response_model=ProfileOut)

@@ -108,3 +108,24 @@ def test_pages_that_need_an_account_send_to_login_with_next(client):
     response = client.get("/ru/courses/test-course/quizzes/basics-quiz", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/ru/login?next=/ru/courses/test-course/quizzes/basics-quiz"
+
+
+def test_a_deleted_accounts_token_and_cookie_do_not_sign_in_the_next_person(client):
+    """SQLite hands a deleted row's id out again: the old credentials must not fit the new account."""
+    token = client.post("/api/v1/auth/register", json={"username": "leaver", **REGISTRATION}).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    register(client, "leaver-web")
+    cookie = client.cookies.get("gn_session")
+    me = client.get("/api/v1/me", headers=bearer).json()
+    page = client.get("/kk/account").text
+    client.post("/kk/account/delete", data={"csrf_token": csrf_of(page), "password": REGISTRATION["password"]})
+    assert client.delete("/api/v1/me", headers=bearer).status_code == 204
+    client.cookies.clear()
+    newcomer = client.post("/api/v1/auth/register", json={"username": "newcomer", **REGISTRATION}).json()
+    register(client, "newcomer-web")
+    client.cookies.clear()
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    client.cookies.set("gn_session", cookie)
+    assert "newcomer" not in client.get("/kk/account", follow_redirects=False).text
+    assert client.get("/kk/account", follow_redirects=False).status_code == 303  # signed out, to the login page
+    assert newcomer["access_token"] != token and me["username"] == "leaver"
