@@ -296,10 +296,6 @@ def complete_if_done(session: Session, user: User, course: CourseOutline, state:
     return progress
 
 
-def completions_of(session: Session, user: User) -> list[CourseCompletion]:
-    return list(session.exec(select(CourseCompletion).where(CourseCompletion.user_id == user.id)))
-
-
 # ---------------------------------------------------------------- quizzes
 
 class AnswerError(InvalidField):

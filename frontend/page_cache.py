@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gennation.frontend.rendering import etag_matches
+
 SESSION_COOKIE = b"gn_session="
 
 
@@ -24,7 +26,7 @@ class _Entry:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    etag: bytes
+    etag: str
 
 
 class PublicPageCache:
@@ -86,7 +88,7 @@ class PublicPageCache:
         if started.get("status") != 200 or not values.get(b"cache-control", b"").startswith(b"public") \
                 or b"etag" not in values or b"set-cookie" in values:
             return
-        self._entries[key] = _Entry(time.monotonic() + self.seconds, 200, headers, body, values[b"etag"])
+        self._entries[key] = _Entry(time.monotonic() + self.seconds, 200, headers, body, values[b"etag"].decode("latin-1"))
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -94,7 +96,7 @@ class PublicPageCache:
     @staticmethod
     async def _replay(scope: Scope, entry: _Entry, send: Send) -> None:
         given = next((value for name, value in scope["headers"] if name == b"if-none-match"), b"")
-        if entry.etag in [tag.strip().removeprefix(b"W/") for tag in given.split(b",")]:
+        if etag_matches(given.decode("latin-1"), entry.etag):
             headers = [(n, v) for n, v in entry.headers if n.lower() in (b"etag", b"cache-control", b"vary")]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from gennation.platform.errors import DomainError, Forbidden, InvalidField, NotFound, RateLimited, Unavailable
 from gennation.platform.i18n import LANGUAGE_NAMES, LOCALE_DIR, N_, gettext, negotiate, ngettext
 from gennation.platform.security import new_csrf_token
 from gennation.platform.settings import LANGUAGES, ROOT
@@ -127,9 +128,10 @@ def _etag(request: Request, lang: str, content: str) -> str:
     return '"' + hashlib.sha256(f"{content}|{lang}|{template_version()}|{kind}".encode()).hexdigest()[:20] + '"'
 
 
-def _matches(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match", "")
-    return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether a conditional request's If-None-Match names `etag` (the page in the cache is current)."""
+    return if_none_match.strip() == "*" or any(tag.strip().removeprefix("W/") == etag
+                                               for tag in if_none_match.split(","))
 
 
 def render(request: Request, template: str, context: dict | None = None, *, lang: str,
@@ -145,7 +147,7 @@ def render(request: Request, template: str, context: dict | None = None, *, lang
     if public is not None:
         etag = _etag(request, lang, public)
         cache = {"ETag": etag, "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}", "Vary": "Cookie, HX-Request"}
-        if _matches(request, etag):
+        if etag_matches(request.headers.get("if-none-match", ""), etag):
             return Response(status_code=304, headers=cache)
         headers = {**(headers or {}), **cache}
     else:
@@ -158,15 +160,15 @@ def render(request: Request, template: str, context: dict | None = None, *, lang
 
 ERROR_TEXTS = {
     401: (N_("Please sign in first."), N_("Please sign in first.")),
-    403: (N_("Access denied"), N_("You do not have permission to open this page.")),
-    404: (N_("Page not found"), N_("We could not find this page. It may have moved, or the address has a typo.")),
-    405: (N_("Not allowed"), N_("This action is not available here.")),
+    403: (N_("Access denied"), Forbidden.message),
+    404: (N_("Page not found"), NotFound.message),
+    405: (N_("Not allowed"), DomainError.message),
     409: (N_("Changed in the meantime"), N_("Please reload the page and try again.")),
     413: (N_("Too large"), N_("What you sent is too large.")),
-    429: (N_("Too many requests"), N_("Please wait a little and try again.")),
-    422: (N_("Please check what you entered"), N_("Please check this field.")),
+    429: (N_("Too many requests"), RateLimited.message),
+    422: (N_("Please check what you entered"), InvalidField.message),
     500: (N_("Something went wrong"), N_("An error occurred on our side. Your data is safe; please try again in a minute.")),
-    503: (N_("Not available right now"), N_("This part of the platform is not available right now. Please try again later.")),
+    503: (N_("Not available right now"), Unavailable.message),
 }
 
 

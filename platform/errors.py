@@ -1,5 +1,7 @@
 """Domain errors: what services raise when a request cannot be served.
 
+Each class's `message` is also the text of its status on error pages (`rendering.ERROR_TEXTS`).
+
 Services raise these and know nothing of HTTP; the app factory maps each one, in one place, to a
 JSON body (API), a whole page, or for htmx a fragment shown in the page's message area.
 `message` is a message id, translated where it is shown; `values` fill its placeholders.
@@ -38,12 +40,13 @@ class InvalidField(DomainError):
     """One or more bad fields: {field: message id}. The form comes back filled in, each error beside its field."""
 
     status = 422
+    message = N_("Please check this field.")
 
     def __init__(self, field: str | None = None, message: str | None = None, *, errors: dict[str, str] | None = None):
         self.errors = dict(errors or {})
         if field:
-            self.errors[field] = message or N_("Please check this field.")
-        first = next(iter(self.errors.items()), ("", N_("Please check this field.")))
+            self.errors[field] = message or self.message
+        first = next(iter(self.errors.items()), ("", self.message))
         self.field = first[0]
         super().__init__(first[1])
 
