@@ -10,13 +10,13 @@ LLAMA  := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml frontend/package-lock.json; echo '$(LLAMA_CMAKE)') | sha256sum | cut -c1-12)
 PORT   ?= 8000
-HTMX   := frontend/static/vendor/htmx.min.js frontend/static/vendor/sse.min.js
+VENDOR := $(addprefix frontend/static/vendor/,htmx.min.js sse.min.js swagger-ui-bundle.js swagger-ui.css)
 
 MODEL  := var/models/qwen2.5-coder-0.5b-instruct-q4.gguf
 
 .PHONY: setup model run test test-services browser messages bench clean
 
-setup: $(STAMP) $(HTMX)
+setup: $(STAMP) $(VENDOR)
 
 $(STAMP): pyproject.toml frontend/package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -30,9 +30,11 @@ $(STAMP): pyproject.toml frontend/package-lock.json
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-$(HTMX): frontend/package-lock.json $(STAMP)
+$(VENDOR) &: frontend/package-lock.json $(STAMP)
 	mkdir -p frontend/static/vendor
-	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx-ext-sse/dist/sse.min.js frontend/static/vendor/
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx-ext-sse/dist/sse.min.js \
+	  frontend/node_modules/swagger-ui-dist/swagger-ui-bundle.js frontend/node_modules/swagger-ui-dist/swagger-ui.css \
+	  frontend/static/vendor/
 
 # The default tutor model, assembled from its six PyPI parts and checked against its sha256.
 model: $(MODEL)

@@ -84,6 +84,8 @@ class Question(SQLModel, table=True):
     key: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # {"kk": {"prompt", "options": [{id, text, explanation}], "items": [...], "explanation", "unit"}}
     text: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The module a final-exam question tests: named as a topic to review when the question is missed.
+    module_slug: str | None = Field(default=None, max_length=60)
     retired: bool = False
 
 
@@ -112,6 +114,9 @@ class QuizAttempt(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
     quiz_id: int = Field(foreign_key="quiz.id", ondelete="CASCADE", index=True)
     question_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The order shown, drawn when the attempt opens: {question slug: [[token, option or item id], ...]}.
+    # Learners see and answer with the random tokens only, so neither position nor id gives the key away.
+    layout: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     results: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     score: float | None = None

@@ -37,6 +37,17 @@ class QuestionItem:
     kind: QuestionKind
     key: dict
     text: dict
+    module: str | None = None  # slug of the module a final-exam question tests
+
+    @classmethod
+    def of(cls, q: Question) -> "QuestionItem":
+        return cls(q.id, q.slug, q.kind, q.key, q.text, q.module_slug)
+
+    @property
+    def choices(self) -> list[str]:
+        """The ids of its options or ordering items, as authored (none for a numeric question)."""
+        text = next(iter(self.text.values()))
+        return [choice["id"] for choice in text.get("options") or text.get("items") or []]
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,7 @@ def build(session: Session, version: tuple[tuple[int, str], ...]) -> Catalogue:
 
     questions_of: dict[int, list[QuestionItem]] = {}
     for q in questions:
-        questions_of.setdefault(q.quiz_id, []).append(QuestionItem(q.id, q.slug, q.kind, q.key, q.text))
+        questions_of.setdefault(q.quiz_id, []).append(QuestionItem.of(q))
     quiz_outlines = {q.id: QuizOutline(q.id, q.slug, q.course_id, q.module_id, q.pass_mark, q.draw,
                                        tuple(questions_of.get(q.id, ()))) for q in quizzes}
     lessons_of: dict[int, list[LessonOutline]] = {}

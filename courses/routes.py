@@ -19,7 +19,7 @@ from gennation.courses.schemas import (
 from gennation.courses.source import glossary_terms
 from gennation.frontend.rendering import is_htmx, render
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, SubmittedForm, current_user,
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user,
 )
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, gettext
@@ -93,14 +93,18 @@ def lesson_read(request: Request, lang: PageLang, slug: str, lesson_slug: str, s
     }, lang=lang)
 
 
+def _limits(request: Request) -> service.ExamLimits:
+    return service.ExamLimits.of(request.app.state.settings)
+
+
 def _quiz_context(course: CourseOutline, quiz: QuizOutline, attempt, questions, lang: str, given=None,
                   errors=None) -> dict:
     clang = content_language(lang)
-    graded = attempt.graded_at is not None
+    graded = service.graded(course, quiz, questions, attempt, clang) if attempt.graded_at else None
     return {
         "course": course, "quiz": quiz, "attempt": attempt, "clang": clang, "module": course.module(quiz.module_id),
-        "questions": [service.question_view(q, clang, attempt.id) for q in questions],
-        "feedback": service.attempt_feedback(questions, attempt, clang) if graded else [],
+        "questions": [service.question_view(q, clang, attempt) for q in questions],
+        "feedback": graded.feedback if graded else [], "review": graded.review if graded else [],
         "given": given or {}, "errors": errors or {},
     }
 
@@ -109,7 +113,7 @@ def _quiz_context(course: CourseOutline, quiz: QuizOutline, attempt, questions, 
 def quiz_page(request: Request, lang: PageLang, slug: str, quiz_slug: str, session: DbSession, user: PageUser):
     course = service.get_course(session, slug)
     quiz = course.quiz(quiz_slug)
-    attempt = service.open_attempt(session, user, quiz)
+    attempt = service.open_attempt(session, user, quiz, _limits(request))
     questions = service.attempt_questions(session, attempt)
     return render(request, "courses/quiz.html", _quiz_context(course, quiz, attempt, questions, lang), lang=lang)
 
@@ -123,7 +127,7 @@ def _order_from_positions(positions: dict[str, str]) -> list[str] | str:
     return sorted(positions, key=lambda item: int(positions[item]))
 
 
-def answers_from_form(form: FormData, questions) -> tuple[dict, dict]:
+def answers_from_form(form: FormData, questions, attempt) -> tuple[dict, dict]:
     """Form fields to API-shaped answers, plus the raw values to fill the form in again."""
     answers, given = {}, {}
     for question in questions:
@@ -132,7 +136,7 @@ def answers_from_form(form: FormData, questions) -> tuple[dict, dict]:
             values = [str(v) for v in form.getlist(name)]
             answers[question.slug], given[question.slug] = values, values
         elif question.kind == QuestionKind.ordering:
-            positions = {item: str(form.get(f"{name}-{item}", "")) for item in question.key["order"]}
+            positions = {token: str(form.get(f"{name}-{token}", "")) for token, _ in service.shown(attempt, question)}
             given[question.slug] = positions
             answers[question.slug] = _order_from_positions(positions)
         else:
@@ -146,15 +150,15 @@ def quiz_submit(request: Request, lang: PageLang, slug: str, quiz_slug: str, ses
                 form: SubmittedForm):
     course = service.get_course(session, slug)
     quiz = course.quiz(quiz_slug)
-    attempt = service.open_attempt(session, user, quiz)
+    attempt = service.open_attempt(session, user, quiz, _limits(request))
     questions = service.attempt_questions(session, attempt)
     if str(form.get("attempt_id", "")) != str(attempt.id):
         # The questions changed under the learner (another tab graded this attempt): show the new set.
         context = _quiz_context(course, quiz, attempt, questions, lang)
         context["notice"] = gettext(lang, "This quiz was opened again in another tab. Here is a fresh attempt.")
         return render(request, "courses/quiz.html", context, lang=lang, fragment="courses/_quiz.html", status_code=409)
-    answers, given = answers_from_form(form, questions)
-    errors = service.check_answers(questions, answers)
+    answers, given = answers_from_form(form, questions, attempt)
+    errors = service.check_answers(questions, answers, attempt)
     if errors:
         errors = {qid: gettext(lang, message) for qid, message in errors.items()}
         context = _quiz_context(course, quiz, attempt, questions, lang, given, errors)
@@ -162,6 +166,8 @@ def quiz_submit(request: Request, lang: PageLang, slug: str, quiz_slug: str, ses
     service.grade_attempt(session, user, attempt, answers, questions)
     context = _quiz_context(course, quiz, attempt, questions, lang)
     context["progress"] = service.course_progress(session, course, user)
+    refusal = service.exam_refusal(session, user.id, quiz, _limits(request))
+    context["refusal"] = gettext(lang, refusal.message, **refusal.values) if refusal else None
     return render(request, "courses/quiz.html", context, lang=lang, fragment="courses/_quiz.html")
 
 
@@ -241,30 +247,37 @@ def api_enroll(slug: str, session: DbSession, user: ApiUser):
     return progress_out(service.progress_of(course, state))
 
 
-@api.post("/courses/{slug}/quizzes/{quiz_slug}/attempts", response_model=AttemptOut)
-def api_start_attempt(slug: str, quiz_slug: str, session: DbSession, user: ApiUser, lang: ApiLang):
-    """Open (or resume) an attempt: the questions to answer, without their keys."""
+@api.post("/courses/{slug}/quizzes/{quiz_slug}/attempts", response_model=AttemptOut,
+          responses={429: {"description": "A final exam: the pause after an attempt, or today's attempts used up"}})
+def api_start_attempt(request: Request, slug: str, quiz_slug: str, session: DbSession, user: ApiUser, lang: ApiLang):
+    """Open (or resume) an attempt: the questions to answer, without their keys, choices shuffled and named
+    by tokens of this attempt."""
     quiz = service.get_course(session, slug).quiz(quiz_slug)
-    attempt = service.open_attempt(session, user, quiz)
+    attempt = service.open_attempt(session, user, quiz, _limits(request))
     clang = content_language(lang)
-    questions = [QuestionOut.model_validate(service.question_view(q, clang, attempt.id))
+    questions = [QuestionOut.model_validate(service.question_view(q, clang, attempt))
                  for q in service.attempt_questions(session, attempt)]
     return AttemptOut(attempt_id=attempt.id, quiz=quiz.slug, questions=questions)
 
 
 @api.post("/attempts/{attempt_id}", response_model=GradedOut)
-def api_submit_attempt(attempt_id: int, data: AnswersIn, session: DbSession, user: ApiUser, lang: ApiLang):
-    """Grade an attempt on the server; 422 names the first malformed answer."""
+def api_submit_attempt(request: Request, attempt_id: Id, data: AnswersIn, session: DbSession, user: ApiUser,
+                       lang: ApiLang):
+    """Grade an attempt on the server; 422 names the first malformed answer. A final exam not passed
+    answers with the score and the topics to review only."""
     attempt = service.attempt_of(session, user, attempt_id)
     questions = service.attempt_questions(session, attempt)
     try:
         service.grade_attempt(session, user, attempt, data.answers, questions)
     except service.AnswerError as error:
         raise service.AnswerError(f"answers.{error.field}", error.message) from None
-    quiz = service.catalogue(session).quiz_by_id(attempt.quiz_id)
-    feedback = service.attempt_feedback(questions, attempt, content_language(lang))
+    course = service.catalogue(session).course_of_quiz(attempt.quiz_id)
+    quiz = course.quiz_with_id(attempt.quiz_id)
+    graded = service.graded(course, quiz, questions, attempt, content_language(lang))
+    refusal = service.exam_refusal(session, user.id, quiz, _limits(request))
     return GradedOut(attempt_id=attempt.id, score=attempt.score, passed=attempt.passed, pass_mark=quiz.pass_mark,
-                     feedback=[FeedbackOut.model_validate(f) for f in feedback])
+                     feedback=[FeedbackOut.model_validate(f) for f in graded.feedback], review=graded.review,
+                     next_attempt_in=refusal.retry_after if refusal else None)
 
 
 @api.get("/me/progress", response_model=list[ProgressOut])

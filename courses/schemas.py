@@ -75,7 +75,9 @@ class AttemptOut(Shape):
 
 
 class AnswersIn(BaseModel):
-    """{question id: answer}: an option id, a list of option ids, a number, or item ids in order."""
+    """{question id: answer}: an option's id, a list of option ids, a number, or item ids in order: the
+    ids the attempt gave its options (they differ in every attempt). A true/false question also takes
+    true or false."""
 
     answers: dict[str, Any] = Field(default_factory=dict)
 
@@ -94,7 +96,10 @@ class GradedOut(Shape):
     score: float
     passed: bool
     pass_mark: int
-    feedback: list[FeedbackOut]
+    feedback: list[FeedbackOut] = Field(description="Each question with its key; empty for a final exam "
+                                                    "until it is passed")
+    review: list[str] = Field(default_factory=list, description="Modules whose questions were missed")
+    next_attempt_in: int | None = Field(default=None, description="Seconds until a final exam can be taken again")
 
 
 class ProgressOut(Shape):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, or_
 from sqlmodel import Session, SQLModel, col, func, select
 
 from gennation.courses import outline
@@ -26,7 +28,7 @@ from gennation.courses.rendering import render_lesson
 from gennation.courses.source import CourseSource, QuizSource, plain_text
 from gennation.platform.accounts.models import User
 from gennation.platform.database import utcnow
-from gennation.platform.errors import InvalidField, NotFound
+from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
 
 
@@ -59,7 +61,7 @@ def _load_quiz(session: Session, course: Course, module: Module | None, source: 
     for position, q in enumerate(source.questions):
         row = _upsert(session, Question, {"quiz_id": quiz.id, "slug": q.id},
                       {"position": position, "kind": QuestionKind(q.kind), "key": q.key, "text": q.text,
-                       "retired": False})
+                       "module_slug": q.module, "retired": False})
         kept.add(row.id)
     _retire_missing(session, Question, {"quiz_id": quiz.id}, kept)
     return quiz
@@ -307,13 +309,72 @@ class AnswerError(InvalidField):
 
 @dataclass
 class QuestionView:
-    """A question as shown to a learner: texts only, options of ordering questions shuffled."""
+    """A question as shown to a learner: texts only, in the attempt's order, each choice named by its token."""
 
     id: str
     kind: str
     prompt: str
     options: list[dict] = field(default_factory=list)
     unit: str = ""
+
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ExamLimits:
+    """How often a learner may sit a final exam: a pause after each graded attempt, and a number of
+    attempts in any 24 hours. Module quizzes are for learning and have no limits."""
+
+    cooldown: timedelta
+    per_day: int
+
+    @classmethod
+    def of(cls, settings: Any) -> "ExamLimits":
+        return cls(timedelta(minutes=settings.exam_cooldown_minutes), settings.exam_attempts_per_day)
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+class ExamCoolingDown(RateLimited):
+    message = N_("You can take the final test again in %(minutes)s min. Meanwhile, review the topics you missed.")
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after=retry_after, minutes=_minutes(retry_after))
+
+
+class ExamDailyLimit(RateLimited):
+    message = N_("You have used all %(limit)s attempts at the final test for today. "
+                 "The next attempt opens in %(hours)s h %(minutes)s min.")
+
+    within_the_hour = N_("You have used all %(limit)s attempts at the final test for today. "
+                         "The next attempt opens in %(minutes)s min.")
+
+    def __init__(self, retry_after: int, limit: int):
+        hours, minutes = divmod(_minutes(retry_after), 60)
+        super().__init__(None if hours else self.within_the_hour, retry_after=retry_after, limit=limit,
+                         hours=hours, minutes=minutes)
+
+
+def exam_refusal(session: Session, user_id: int, quiz: QuizOutline, limits: ExamLimits | None,
+                 now: datetime | None = None) -> RateLimited | None:
+    """Why the learner may not open a new attempt at this final exam now, or None when they may. Reads only."""
+    if limits is None or not quiz.is_final_exam:
+        return None
+    now = now or utcnow()
+    recent = session.exec(select(QuizAttempt.started_at, QuizAttempt.graded_at).where(
+        QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz.id,
+        or_(QuizAttempt.started_at > now - DAY, QuizAttempt.graded_at > now - limits.cooldown))).all()
+    started = sorted(at for at, _ in recent if at > now - DAY)
+    if len(started) >= limits.per_day:
+        # The window is any 24 hours: a place frees up a day after the oldest attempt that fills it.
+        return ExamDailyLimit(math.ceil((started[-limits.per_day] + DAY - now).total_seconds()), limits.per_day)
+    graded = max((at for _, at in recent if at is not None), default=None)
+    if graded is not None and graded + limits.cooldown > now:
+        return ExamCoolingDown(math.ceil((graded + limits.cooldown - now).total_seconds()))
+    return None
 
 
 def find_open_attempt(session: Session, user_id: int, quiz: QuizOutline) -> QuizAttempt | None:
@@ -323,16 +384,52 @@ def find_open_attempt(session: Session, user_id: int, quiz: QuizOutline) -> Quiz
         col(QuizAttempt.graded_at).is_(None)).order_by(col(QuizAttempt.id).desc())).first()
 
 
-def open_attempt(session: Session, user: User, quiz: QuizOutline) -> QuizAttempt:
-    """The learner's ungraded attempt at a quiz, or a new one with its questions drawn now."""
+def shown(attempt: QuizAttempt, question: QuestionItem) -> list[tuple[str, str]]:
+    """(token, option or item id) of a question's choices, in the order this attempt shows them."""
+    return [(token, choice) for token, choice in attempt.layout.get(question.slug, [])]
+
+
+def _fits(attempt: QuizAttempt, quiz: QuizOutline) -> bool:
+    """Whether an open attempt still matches the quiz: its questions live, their choices unchanged."""
+    live = {q.id: q for q in quiz.questions}
+    return all(i in live and sorted(c for _, c in shown(attempt, live[i])) == sorted(live[i].choices)
+               for i in attempt.question_ids)
+
+
+def _draw_layout(questions: list[QuestionItem], rng: random.Random) -> dict[str, list[list[str]]]:
+    """A random order of every question's choices, each named by a random token unique in the question."""
+    layout = {}
+    for question in questions:
+        order = question.choices
+        if not order:
+            continue
+        rng.shuffle(order)
+        while question.kind == QuestionKind.ordering and order == question.key["order"]:
+            rng.shuffle(order)  # items shown in the keyed order would answer the question
+        tokens = [f"{n:06x}" for n in rng.sample(range(1 << 24), len(order))]
+        layout[question.slug] = [[token, choice] for token, choice in zip(tokens, order)]
+    return layout
+
+
+def open_attempt(session: Session, user: User, quiz: QuizOutline, limits: ExamLimits | None = None,
+                 now: datetime | None = None) -> QuizAttempt:
+    """The learner's ungraded attempt at a quiz, or a new one: questions drawn and choices shuffled now.
+
+    `limits` apply to a new attempt at a final exam (ExamCoolingDown, ExamDailyLimit); None only for
+    callers that read an attempt's keys rather than let a learner sit the exam (the tutor's evaluation)."""
     attempt = find_open_attempt(session, user.id, quiz)
-    live = [q.id for q in quiz.questions]
-    if attempt and set(attempt.question_ids) <= set(live):
+    if attempt and _fits(attempt, quiz):
         return attempt
-    chosen = live
+    refusal = exam_refusal(session, user.id, quiz, limits, now)
+    if refusal:
+        raise refusal
+    # A secret seed per attempt: neither the draw nor the order can be worked out from ids or times.
+    rng = random.Random(secrets.randbits(128))
+    chosen = list(quiz.questions)
     if quiz.draw and quiz.draw < len(chosen):
-        chosen = sorted(random.SystemRandom().sample(chosen, quiz.draw), key=live.index)
-    attempt = QuizAttempt(user_id=user.id, quiz_id=quiz.id, question_ids=chosen)
+        chosen = sorted(rng.sample(chosen, quiz.draw), key=quiz.questions.index)
+    attempt = QuizAttempt(user_id=user.id, quiz_id=quiz.id, question_ids=[q.id for q in chosen],
+                          layout=_draw_layout(chosen, rng), started_at=now or utcnow())
     session.add(attempt)
     session.flush()
     return attempt
@@ -353,40 +450,43 @@ def attempt_questions(session: Session, attempt: QuizAttempt) -> list[QuestionIt
     missing = [i for i, item in items.items() if item is None]
     if missing:
         for q in session.exec(select(Question).where(col(Question.id).in_(missing))):
-            items[q.id] = QuestionItem(q.id, q.slug, q.kind, q.key, q.text)
+            items[q.id] = QuestionItem.of(q)
     return [items[i] for i in attempt.question_ids if items.get(i) is not None]
 
 
-def question_view(question: QuestionItem, lang: str, attempt_id: int) -> QuestionView:
-    """What the browser may see before grading: never the key."""
-    text = question.text.get(lang) or next(iter(question.text.values()))
-    if question.kind == QuestionKind.ordering:
-        items = list(text["items"])
-        shuffler = random.Random(f"{attempt_id}:{question.id}")
-        while len(items) > 1 and [i["id"] for i in items] == question.key["order"]:
-            shuffler.shuffle(items)
-        options = [{"id": i["id"], "text": i["text"]} for i in items]
-    else:
-        options = [{"id": o["id"], "text": o["text"]} for o in text.get("options", [])]
+def _text(question: QuestionItem, lang: str) -> dict:
+    return question.text.get(lang) or next(iter(question.text.values()))
+
+
+def _choices(question: QuestionItem, lang: str) -> dict[str, dict]:
+    text = _text(question, lang)
+    return {choice["id"]: choice for choice in text.get("options") or text.get("items") or []}
+
+
+def question_view(question: QuestionItem, lang: str, attempt: QuizAttempt) -> QuestionView:
+    """What the browser may see before grading: never the key, nor an id or order it could follow from."""
+    text, choices = _text(question, lang), _choices(question, lang)
+    options = [{"id": token, "text": choices[choice]["text"]} for token, choice in shown(attempt, question)]
     return QuestionView(question.slug, question.kind.value, text["prompt"], options, text.get("unit", ""))
 
 
-def _parse_answer(question: QuestionItem, value: Any) -> Any:
-    """Normalise one answer, or raise AnswerError naming the question."""
+def _parse_answer(question: QuestionItem, value: Any, attempt: QuizAttempt) -> Any:
+    """Normalise one answer (tokens to the ids of the choices), or raise AnswerError naming the question."""
     kind, slug = question.kind, question.slug
-    option_ids = {o["id"] for o in next(iter(question.text.values())).get("options", [])}
+    choice_of = dict(shown(attempt, question))
     if value is None or value == "" or value == []:
         raise AnswerError(slug, N_("Please answer this question."))
+    if kind == QuestionKind.true_false and isinstance(value, bool):
+        return str(value).lower()  # an API client may answer true/false by meaning, as its texts say
     if kind in (QuestionKind.single, QuestionKind.true_false):
-        value = str(value).lower() if isinstance(value, bool) else value
-        if not isinstance(value, str) or value not in option_ids:
+        if not isinstance(value, str) or value not in choice_of:
             raise AnswerError(slug, N_("Choose one of the options."))
-        return value
+        return choice_of[value]
     if kind == QuestionKind.multiple:
         values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not all(isinstance(v, str) and v in option_ids for v in values):
+        if not isinstance(values, list) or not all(isinstance(v, str) and v in choice_of for v in values):
             raise AnswerError(slug, N_("Choose one or more of the options."))
-        return sorted(set(values))
+        return sorted({choice_of[v] for v in values})
     if kind == QuestionKind.numeric:
         try:
             number = float(str(value).replace(",", ".").replace(" ", "").replace("\u00a0", ""))
@@ -395,10 +495,9 @@ def _parse_answer(question: QuestionItem, value: Any) -> Any:
         if not math.isfinite(number):
             raise AnswerError(slug, N_("Enter a number, for example 12 or 3.5."))
         return number
-    order = question.key["order"]
-    if not isinstance(value, list) or sorted(map(str, value)) != sorted(order):
+    if not isinstance(value, list) or sorted(map(str, value)) != sorted(choice_of):
         raise AnswerError(slug, N_("Put every item in a different place."))
-    return [str(v) for v in value]
+    return [choice_of[str(v)] for v in value]
 
 
 def _is_correct(question: QuestionItem, answer: Any) -> bool:
@@ -412,30 +511,32 @@ def _is_correct(question: QuestionItem, answer: Any) -> bool:
     return answer == key["order"]
 
 
-def _parse_answers(questions: list[QuestionItem], answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _parse_answers(questions: list[QuestionItem], answers: dict[str, Any],
+                   attempt: QuizAttempt) -> tuple[dict[str, Any], dict[str, str]]:
     """Normalised answers, and {question id: message id} for each malformed one, in question order."""
     parsed, errors = {}, {}
     for question in questions:
         try:
-            parsed[question.slug] = _parse_answer(question, answers.get(question.slug))
+            parsed[question.slug] = _parse_answer(question, answers.get(question.slug), attempt)
         except AnswerError as error:
             errors[error.field] = error.message
     return parsed, errors
 
 
-def check_answers(questions: list[QuestionItem], answers: dict[str, Any]) -> dict[str, str]:
+def check_answers(questions: list[QuestionItem], answers: dict[str, Any], attempt: QuizAttempt) -> dict[str, str]:
     """Every malformed answer of a submission, {question id: message id}; empty when all are fine."""
-    return _parse_answers(questions, answers)[1]
+    return _parse_answers(questions, answers, attempt)[1]
 
 
 def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: dict[str, Any],
                   questions: list[QuestionItem] | None = None) -> QuizAttempt:
     """Grade an attempt on the server, then record course completion if this was the last step.
-    Raises AnswerError (first bad answer) and changes nothing then."""
+    Answers name the choices by the attempt's tokens. Raises AnswerError (first bad answer) and changes
+    nothing then."""
     if attempt.graded_at is not None:
         raise AnswerError("attempt", N_("This attempt has already been graded. Start a new one."))
     questions = questions if questions is not None else attempt_questions(session, attempt)
-    parsed, errors = _parse_answers(questions, answers)
+    parsed, errors = _parse_answers(questions, answers, attempt)
     if errors:
         field_name, message = next(iter(errors.items()))
         raise AnswerError(field_name, message)
@@ -456,7 +557,7 @@ def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: d
 
 @dataclass
 class Feedback:
-    """One graded question with its explanations, shown after the attempt."""
+    """One graded question with its explanations and key, choices named by the attempt's tokens."""
 
     id: str
     kind: str
@@ -468,15 +569,36 @@ class Feedback:
     key: dict
 
 
-def attempt_feedback(questions: list[QuestionItem], attempt: QuizAttempt, lang: str) -> list[Feedback]:
-    feedback = []
-    for question in questions:
-        text = question.text.get(lang) or next(iter(question.text.values()))
-        options = text.get("options") or text.get("items") or []
-        feedback.append(Feedback(question.slug, question.kind.value, text["prompt"],
-                                 bool(attempt.results.get(question.slug)), attempt.answers.get(question.slug),
-                                 options, text.get("explanation", ""), question.key))
-    return feedback
+@dataclass
+class Graded:
+    """What a learner is told about a graded attempt."""
+
+    feedback: list[Feedback]  # every question with its key; empty for a final exam not passed yet
+    review: list[str]  # titles of the modules whose questions were missed (final exams)
+
+
+def _feedback(question: QuestionItem, attempt: QuizAttempt, lang: str) -> Feedback:
+    pairs, choices = shown(attempt, question), _choices(question, lang)
+    token_of = {choice: token for token, choice in pairs}
+    given, key = attempt.answers.get(question.slug), question.key
+    if pairs:  # a choice question: ids to the tokens the learner saw
+        given = [token_of[g] for g in given] if isinstance(given, list) else token_of.get(given, given)
+        key = {name: [token_of[i] for i in ids] for name, ids in key.items()}
+    text = _text(question, lang)
+    return Feedback(question.slug, question.kind.value, text["prompt"], bool(attempt.results.get(question.slug)),
+                    given, [{**choices[choice], "id": token} for token, choice in pairs],
+                    text.get("explanation", ""), key)
+
+
+def graded(course: CourseOutline, quiz: QuizOutline, questions: list[QuestionItem], attempt: QuizAttempt,
+           lang: str) -> Graded:
+    """Module quizzes teach: every question comes back with its key. A final exam tells only the score and
+    the topics to review until it is passed, so that its keys cannot be collected over attempts."""
+    missed = {q.module for q in questions if not attempt.results.get(q.slug)}
+    review = [m.title.get(lang, "") for m in course.modules if m.slug in missed]
+    if quiz.is_final_exam and not attempt.passed:
+        return Graded([], review)
+    return Graded([_feedback(q, attempt, lang) for q in questions], review)
 
 
 @dataclass
@@ -506,16 +628,25 @@ def answer_keys(questions: list[QuestionItem]) -> list[AnswerKey]:
     return keys
 
 
-def open_attempt_keys(session: Session, user_id: int, course_slug: str | None, quiz_slug: str | None) -> list[AnswerKey]:
-    """The keys of the learner's ungraded attempt at a quiz, if there is one. Reads only."""
-    if not course_slug or not quiz_slug:
-        return []
-    try:
-        quiz = get_course(session, course_slug).quiz(quiz_slug)
-    except NotFound:
-        return []
-    attempt = find_open_attempt(session, user_id, quiz)
-    return answer_keys(attempt_questions(session, attempt)) if attempt else []
+@dataclass
+class OpenKeys:
+    keys: list[AnswerKey]  # of every ungraded attempt of the learner, at any quiz of any course
+    on_page: bool  # one of those attempts is at the quiz of the page the question comes from
+
+
+def open_attempt_keys(session: Session, user_id: int, course_slug: str | None, quiz_slug: str | None) -> OpenKeys:
+    """The keys the tutor must not give away: those of all the learner's ungraded attempts, whichever
+    page the question is asked on (a question from a lesson page must not answer an open exam). Reads only."""
+    attempts = session.exec(select(QuizAttempt).where(QuizAttempt.user_id == user_id,
+                                                      col(QuizAttempt.graded_at).is_(None))).all()
+    page_quiz = None
+    if course_slug and quiz_slug:
+        try:
+            page_quiz = get_course(session, course_slug).quiz(quiz_slug).id
+        except NotFound:
+            pass
+    questions = [question for attempt in attempts for question in attempt_questions(session, attempt)]
+    return OpenKeys(answer_keys(questions), any(attempt.quiz_id == page_quiz for attempt in attempts))
 
 
 # ---------------------------------------------------------------- the catalogue as cards

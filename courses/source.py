@@ -5,6 +5,7 @@ Every problem is reported as `file:line: message`, so an author can fix it in pl
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,14 +29,21 @@ LINE = "__line__"
 
 @dataclass(frozen=True)
 class ContentRules:
-    """The quality bar a course must meet. Tests of the engine use small, relaxed fixtures."""
+    """The quality bar a course must meet. Tests of the engine use small, relaxed fixtures.
+
+    The two assessment rules are off unless set: a fixture bank of four two-option questions cannot meet them.
+    """
 
     lesson_words: tuple[int, int] = (400, 900)
     min_quiz_questions: int = 8
     min_exam_bank: int = 40
+    # No option position may be keyed in more than this share of a course's single-choice questions.
+    max_keyed_position_share: float | None = None
+    # The chance of passing a final exam by a fixed answering pattern must stay below this.
+    max_blind_pass_chance: float | None = None
 
 
-STRICT = ContentRules()
+STRICT = ContentRules(max_keyed_position_share=0.4, max_blind_pass_chance=0.01)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class QuestionSource:
     kind: str
     key: dict
     text: dict[str, dict] = field(default_factory=dict)
+    module: str | None = None  # the module a final-exam question tests: a topic to review when it is missed
 
 
 @dataclass
@@ -257,13 +266,17 @@ def _sorted_glossary(content_dir: Path, lang: str, _stamps: tuple) -> list[tuple
     return sorted(glossary.get(lang, {}).items(), key=lambda kv: str(kv[1]["term"]).casefold())
 
 
-def _read_question(reader: _Reader, path: Path, raw: dict) -> tuple[str, str, dict, dict] | None:
+def _read_question(reader: _Reader, path: Path, raw: dict, modules: list[str]) -> tuple | None:
+    """(id, kind, key, text, module) of one question, or None when it cannot be used."""
     line = raw.get(LINE, 0)
     qid = reader.ident(path, raw)
     kind = raw.get("type")
     if kind not in KINDS:
         reader.error(path, line, f"question '{qid}': type must be one of {', '.join(KINDS)}")
         return None
+    module = raw.get("module")
+    if module is not None and module not in modules:
+        reader.error(path, line, f"question '{qid}': module '{module}' is not a module of this course")
     text: dict = {"prompt": reader.text(path, raw, "prompt")}
     key: dict = {}
     if kind in ("single", "multiple", "true_false"):
@@ -312,11 +325,11 @@ def _read_question(reader: _Reader, path: Path, raw: dict) -> tuple[str, str, di
         if len(set(key["order"])) != len(key["order"]) or "" in key["order"]:
             reader.error(path, line, f"question '{qid}': item ids must be present and unique")
         text["explanation"] = reader.text(path, raw, "explanation")
-    return qid, kind, key, text
+    return qid, kind, key, text, module
 
 
 def _read_quiz(reader: _Reader, course_dir: Path, name: str, quiz_id: str, pass_mark: int,
-               draw: int | None, minimum: int) -> QuizSource:
+               draw: int | None, minimum: int, modules: list[str]) -> QuizSource:
     quiz = QuizSource(id=quiz_id, pass_mark=pass_mark, draw=draw)
     per_lang: dict[str, list] = {}
     for lang in CONTENT_LANGUAGES:
@@ -328,7 +341,7 @@ def _read_quiz(reader: _Reader, course_dir: Path, name: str, quiz_id: str, pass_
         if not isinstance(questions, list):
             reader.error(path, data.get(LINE, 0), "'questions' must be a list")
             continue
-        read = [q for raw in questions if isinstance(raw, dict) and (q := _read_question(reader, path, raw))]
+        read = [q for raw in questions if isinstance(raw, dict) and (q := _read_question(reader, path, raw, modules))]
         ids = [q[0] for q in read]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             reader.error(path, data[LINE], f"question id '{dup}' is used twice")
@@ -341,12 +354,110 @@ def _read_quiz(reader: _Reader, course_dir: Path, name: str, quiz_id: str, pass_
     if [q[0] for q in kk] != [q[0] for q in ru]:
         reader.error(course_dir / "ru" / name, 0, "question ids or their order differ from the Kazakh file")
         return quiz
-    for (qid, kind, key, text_kk), (_, kind_ru, key_ru, text_ru) in zip(kk, ru):
+    for (qid, kind, key, text_kk, module), (_, kind_ru, key_ru, text_ru, module_ru) in zip(kk, ru):
         option_ids = [[o["id"] for o in t.get("options", t.get("items", []))] for t in (text_kk, text_ru)]
-        if kind != kind_ru or key != key_ru or option_ids[0] != option_ids[1]:
-            reader.error(course_dir / "ru" / name, 0, f"question '{qid}': type, options or key differ from the Kazakh file")
-        quiz.questions.append(QuestionSource(id=qid, kind=kind, key=key, text={"kk": text_kk, "ru": text_ru}))
+        if kind != kind_ru or key != key_ru or option_ids[0] != option_ids[1] or module != module_ru:
+            reader.error(course_dir / "ru" / name, 0,
+                         f"question '{qid}': type, options, key or module differ from the Kazakh file")
+        quiz.questions.append(QuestionSource(id=qid, kind=kind, key=key, text={"kk": text_kk, "ru": text_ru},
+                                             module=module))
     return quiz
+
+
+def keyed_positions(course: CourseSource) -> list[tuple[int, int]]:
+    """(keyed option position, number of options) of every single-choice question of a course, as stored."""
+    quizzes = [m.quiz for m in course.modules if m.quiz] + ([course.final_exam] if course.final_exam else [])
+    found = []
+    for quiz in quizzes:
+        for q in quiz.questions:
+            if q.kind == "single" and q.key["correct"]:
+                ids = [o["id"] for o in q.text["kk"]["options"]]
+                found.append((ids.index(q.key["correct"][0]), len(ids)))
+    return found
+
+
+def passing_score(pass_mark: int, questions: int) -> int:
+    """The fewest right answers out of `questions` that pass (the grader's rounding of the score)."""
+    return next(c for c in range(questions + 1) if round(100 * c / questions, 1) >= pass_mark)
+
+
+def _guess_chances(exam: QuizSource, true_false: str | None, number: float | None) -> list[float]:
+    """Per question of the bank: the best chance that one fixed answering pattern answers it right.
+
+    Options and ordering items are shuffled for every attempt, so a positional choice ("the first option",
+    "the first k options", "the items as shown", "the true/false option shown first") hits the key by
+    chance: 1/n of n options, 1/C(n, k) for k keyed of n (no other k can be exactly right), 1/(m! - 1) for m
+    items (they are never shown in the keyed order). A choice by meaning is sure: always "true" or always
+    "false" (`true_false`, None for a positional choice), always the same `number` (None for none).
+    """
+    chances = []
+    for q in exam.questions:
+        options = q.text["kk"].get("options", [])
+        if q.kind == "single":
+            chances.append(1 / len(options))
+        elif q.kind == "multiple":
+            chances.append(1 / math.comb(len(options), len(q.key["correct"])))
+        elif q.kind == "true_false":
+            chances.append(0.5 if true_false is None else float(q.key["correct"] == [true_false]))
+        elif q.kind == "numeric":
+            close = number is not None and abs(number - float(q.key["answer"])) <= float(q.key["tolerance"]) + 1e-9
+            chances.append(float(close))
+        else:
+            chances.append(1 / (math.factorial(len(q.key["order"])) - 1))
+    return chances
+
+
+def _pass_chance(chances: list[float], draw: int, needed: int) -> float:
+    """Exact chance of at least `needed` right answers when `draw` questions are drawn from the bank.
+
+    Every draw of `draw` questions is equally likely, and within a draw the questions are answered right
+    independently (each attempt shuffles each question anew). Dynamic programming over the bank:
+    ways[j][c] = sum, over the draws of j of the questions seen so far, of the chance that exactly c of them
+    are right. Dividing ways[draw][c] by C(bank, draw) gives the distribution of the number right.
+    """
+    ways = [[0.0] * (draw + 1) for _ in range(draw + 1)]
+    ways[0][0] = 1.0
+    for p in chances:
+        for j in range(draw, 0, -1):  # backwards, so that each question is drawn at most once
+            for c in range(j, -1, -1):
+                ways[j][c] += ways[j - 1][c] * (1 - p) + (ways[j - 1][c - 1] * p if c else 0.0)
+    return sum(ways[draw][needed:]) / math.comb(len(chances), draw)
+
+
+def blind_pass_chance(exam: QuizSource) -> float:
+    """The chance that a fixed answering pattern passes this final exam, for the best such pattern.
+
+    A pattern fixes, for every question type, how to answer without reading: a position (shuffling makes it
+    a guess, see `_guess_chances`), "true" or "false" for every true/false question, one number for every
+    numeric one. Positional choices are counted at their best for each question, so the result is an upper
+    bound; the choices by meaning are tried one by one (both of true/false, every keyed number).
+    """
+    draw = min(exam.draw or len(exam.questions), len(exam.questions))
+    if not draw:
+        return 0.0
+    needed = passing_score(exam.pass_mark, draw)
+    numbers = [None] + sorted({float(q.key["answer"]) for q in exam.questions if q.kind == "numeric"})
+    return max(_pass_chance(_guess_chances(exam, true_false, number), draw, needed)
+               for true_false in (None, "true", "false") for number in numbers)
+
+
+def _check_assessments(reader: _Reader, path: Path, line: int, course: CourseSource) -> None:
+    """Keyed options spread over positions, and final exams that a fixed answering pattern cannot pass."""
+    share = reader.rules.max_keyed_position_share
+    positions = keyed_positions(course)
+    if share is not None and positions:
+        for position in sorted({p for p, _ in positions}):
+            count = sum(p == position for p, _ in positions)
+            if count > share * len(positions):
+                reader.error(path, line, f"option {position + 1} is the keyed one in {count} of {len(positions)} "
+                                         f"single-choice questions; at most {share:.0%} may share a position")
+    limit = reader.rules.max_blind_pass_chance
+    if limit is not None and course.final_exam and course.final_exam.questions:
+        chance = blind_pass_chance(course.final_exam)
+        if chance >= limit:
+            reader.error(path, line, f"the final exam can be passed by a fixed answering pattern with a chance of "
+                                     f"{chance:.2%}; it must stay below {limit:.0%} (draw more questions, raise "
+                                     f"the pass mark, or add options)")
 
 
 def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: str,
@@ -397,7 +508,7 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
 
 
 # Raise when what `load` stores changes, so that unchanged sources are stored again.
-LOADER_VERSION = "3"
+LOADER_VERSION = "4"
 
 
 def _version(course_dir: Path) -> str:
@@ -464,7 +575,7 @@ def read_course(course_dir: Path, glossary: dict[str, dict[str, dict]], rules: C
                 continue
             module.lessons.append(_read_lesson(reader, course_dir, module_id, lesson_id, glossary))
         module.quiz = _read_quiz(reader, course_dir, f"{module_id}/quiz.yaml", f"{module_id}-quiz",
-                                 pass_mark, None, reader.rules.min_quiz_questions)
+                                 pass_mark, None, reader.rules.min_quiz_questions, module_ids)
         course.modules.append(module)
     for lang, text in texts.items():
         for extra in sorted(set((text.get("modules") or {}) if text else ()) - set(module_ids) - {LINE}):
@@ -481,7 +592,8 @@ def read_course(course_dir: Path, glossary: dict[str, dict[str, dict]], rules: C
             reader.error(path, exam[LINE], "final_exam.draw must be a positive whole number")
             draw = 20
         course.final_exam = _read_quiz(reader, course_dir, "final-exam.yaml", "final-exam", int(exam_mark),
-                                       draw, max(2 * draw, reader.rules.min_exam_bank))
+                                       draw, max(2 * draw, reader.rules.min_exam_bank), module_ids)
+    _check_assessments(reader, path, data[LINE], course)
     return course, reader.errors
 
 

@@ -159,6 +159,7 @@ def render(request: Request, template: str, context: dict | None = None, *, lang
 # ---------------------------------------------------------------- errors
 
 ERROR_TEXTS = {
+    400: (N_("The request could not be read"), N_("What was sent could not be read. Please check its format.")),
     401: (N_("Please sign in first."), N_("Please sign in first.")),
     403: (N_("Access denied"), Forbidden.message),
     404: (N_("Page not found"), NotFound.message),

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 
 from gennation.courses import service as courses
-from gennation.frontend.rendering import LANGUAGE_COOKIE, render
+from gennation.frontend.rendering import LANGUAGE_COOKIE, environment, render
 from gennation.platform.accounts import service as accounts
 from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
+from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
 from gennation.platform.settings import LANGUAGES
 
@@ -43,6 +44,14 @@ def home(request: Request, lang: PageLang, session: DbSession, user: CurrentUser
     cards = courses.catalogue_cards(session, user, content_language(lang))
     return render(request, "frontend/home.html", {"courses": cards}, lang=lang,
                   public=courses.catalogue(session).tag if user is None else None)
+
+
+@pages.get("/api/docs")
+def api_docs(request: Request):
+    """Swagger UI from the project's own files (no CDN), unless API_DOCS is off (production may)."""
+    if not request.app.state.settings.api_docs:
+        raise NotFound
+    return HTMLResponse(environment().get_template("frontend/api_docs.html").render())
 
 
 @api.get("/healthz/live")

@@ -15,8 +15,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from gennation.frontend.page_cache import PublicPageCache
 from gennation.frontend.rendering import STATIC_DIR, error_response, is_htmx, request_language, wants_json
 from gennation.platform.database import Database
-from gennation.platform.deps import CsrfFailed, LoginRequired
-from gennation.platform.errors import DomainError, InvalidField, RateLimited
+from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired
+from gennation.platform.limits import counters_for
+from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText
+from gennation.platform.errors import API_ERRORS, DomainError, InvalidField, RateLimited
 from gennation.platform.i18n import gettext
 from gennation.platform.settings import Settings, get_settings
 
@@ -34,6 +36,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, RateLimited) and exc.retry_after:
             headers = {"Retry-After": str(exc.retry_after)}
         return error_response(request, exc.status, message, detail=detail, headers=headers)
+
+    @app.exception_handler(UnsafeText)
+    async def unsafe_text(request: Request, exc: UnsafeText):
+        lang = request_language(request)
+        message = gettext(lang, "This field contains characters that cannot be kept (a NUL or a broken letter).")
+        detail = [{"loc": ["body", *exc.field.split(".")], "msg": message, "type": "value_error"}]
+        return error_response(request, 422, message, detail=detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -96,12 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.tutor.close()
 
-    app = FastAPI(title="Generative Nation API", version="1", docs_url="/api/docs", redoc_url=None,
+    app = FastAPI(title="Generative Nation API", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = Database(settings.database_url, settings.db_pool_size)
     app.state.engine = app.state.db.engine
     app.state.tutor = tutor
+    app.state.counters = counters_for(settings.redis_url)
 
     from gennation.courses import routes as courses_routes
     from gennation.frontend import routes as frontend_routes
@@ -110,9 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gennation.tutor import routes as tutor_routes
 
     app.include_router(frontend_routes.api)
-    app.include_router(accounts_routes.api)
-    app.include_router(courses_routes.api)
-    app.include_router(tutor_routes.api)
+    for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api):
+        # Before any route: a cookie-signed state change needs the CSRF token; writes are rate-limited.
+        app.include_router(router, dependencies=[ApiGuard], responses=API_ERRORS)
     app.include_router(accounts_routes.pages)
     app.include_router(institutions_routes.pages)
     app.include_router(courses_routes.pages)
@@ -122,7 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gn_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)  # zlib's default: near 9's size, less CPU
-    app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # outermost: a hit skips the rest
+    app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # a hit skips the rest
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)  # outermost: on cached pages too
     _install_error_handlers(app)
     return app

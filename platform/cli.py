@@ -78,21 +78,25 @@ def courses_load() -> None:
 
 @users_app.command("set-role")
 def users_set_role(username: str, role: str) -> None:
-    """Appoint a person as learner, teacher, civil_servant, organiser or admin."""
+    """Appoint a person as learner, teacher, civil_servant, organiser or admin. Making someone a teacher
+    here also confirms them: the operator vouches for them, and they see their learners' data."""
     from gennation.platform.accounts.models import Role
     from gennation.platform.accounts.service import set_role
     from gennation.platform.database import Database
     from gennation.platform.errors import NotFound
+    from gennation.platform.institutions.service import confirm_teacher
     if role not in Role.__members__:
         typer.echo(f"unknown role {role!r}; use one of: {', '.join(Role.__members__)}", err=True)
         raise typer.Exit(2)
     try:
         with Database(get_settings().database_url).unit_of_work() as session:
-            set_role(session, username, Role(role))
+            user = set_role(session, username, Role(role))
+            if user.role == Role.teacher:
+                confirm_teacher(session, user.id, by=None)
     except NotFound:
         typer.echo(f"no such user: {username}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{username} is now {role}")
+    typer.echo(f"{username} is now {role}" + (" (confirmed)" if role == Role.teacher else ""))
 
 
 @tutor_app.command("fetch-model")

@@ -4,15 +4,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from gennation.platform.accounts.models import Role, User
-from gennation.platform.database import Database
-from gennation.platform.errors import Forbidden, NotFound
-from gennation.platform.i18n import negotiate
-from gennation.platform.security import read_token, same_token
+from gennation.platform import limits
+from gennation.platform.accounts.models import Role, SignIn, User
+from gennation.platform.accounts.service import signed_in
+from gennation.platform.errors import Forbidden, NotFound, RateLimited
+from gennation.platform.i18n import N_, negotiate
+from gennation.platform.security import same_token
 from gennation.platform.settings import LANGUAGES, Settings
 
 def get_settings(request: Request) -> Settings:
@@ -31,29 +33,43 @@ async def api_lang(request: Request, lang: str | None = None) -> str:
     return lang if lang in LANGUAGES else negotiate(request.headers.get("accept-language"))
 
 
-def _load_user(session: Session, user_id: int, sign_in_key: str) -> User | None:
-    user = session.get(User, user_id)
-    return user if user is not None and same_token(user.sign_in_key, sign_in_key) else None
+def client_address(request: Request) -> str:
+    """The visitor's address. `X-Forwarded-For` is believed only from the proxies named in
+    TRUSTED_PROXIES (anyone else could write any address into it)."""
+    settings: Settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if not forwarded or not settings.is_trusted_proxy(address):
+        return address
+    # Each proxy appends the address it saw: the first one from the right that is not ours is the visitor.
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        if not settings.is_trusted_proxy(hop):
+            return hop[:64]
+    return address
 
 
 async def current_user(request: Request) -> User | None:
-    """The signed-in person: a bearer token (API) or the signed session cookie (browser).
+    """The signed-in person: a bearer token (API) or the session cookie (browser), each naming a sign-in
+    row that logout, a password change or deletion ends.
 
     An anonymous request touches no database. A signed-in one reads the person in a short unit of work
     of its own, so that async routes (the tutor) never hold a session while they wait."""
     if hasattr(request.state, "user"):
         return request.state.user
-    settings: Settings = request.app.state.settings
-    named = None
+    secret, request.state.signed_in_by = None, None
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        named = read_token(settings.secret_key, auth[7:].strip(), settings.token_max_age)
-    elif "session" in request.scope and isinstance(request.session.get("uid"), int):
-        named = request.session["uid"], str(request.session.get("key", ""))
-    db: Database = request.app.state.db
-    user = await db.run(_load_user, *named) if named else None
-    request.state.user = user
-    return user
+    if auth[:7].lower() == "bearer ":
+        secret, request.state.signed_in_by = auth[7:].strip(), "token"
+    elif "session" in request.scope and isinstance(request.session.get("sid"), str):
+        secret, request.state.signed_in_by = request.session["sid"], "cookie"
+    found = await request.app.state.db.run(signed_in, secret) if secret else None
+    request.state.user, request.state.sign_in = found or (None, None)
+    return request.state.user
+
+
+async def current_sign_in(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> SignIn | None:
+    """The sign-in row of this request (to end it on logout, or keep it on a password change)."""
+    return request.state.sign_in
 
 
 async def get_session(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> AsyncIterator[Session]:
@@ -95,7 +111,25 @@ async def form_data(request: Request) -> FormData:
     return await request.form()
 
 
-async def csrf_protect(request: Request) -> None:
+WRITES_PER_MINUTE = 120  # per person (or address, before sign-in): far above any human, below a script
+
+
+class TooManyWrites(RateLimited):
+    message = N_("You are sending too much at once. Please wait %(seconds)s seconds and try again.")
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after=retry_after, seconds=retry_after)
+
+
+def _limit_writes(request: Request) -> None:
+    user = getattr(request.state, "user", None)
+    who = f"user:{user.id}" if user is not None else client_address(request)
+    wait = limits.over_limit(request.app.state.counters, limits.key("write", who), WRITES_PER_MINUTE, 60)
+    if wait:
+        raise TooManyWrites(wait)
+
+
+async def csrf_protect(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> None:
     """Every state-changing browser request carries the session's CSRF token (form field or header)."""
     expected = request.session.get("csrf")
     given = request.headers.get("x-csrf-token")
@@ -103,12 +137,29 @@ async def csrf_protect(request: Request) -> None:
         given = (await request.form()).get("csrf_token")
     if not same_token(expected, str(given) if given else None):
         raise CsrfFailed
+    await run_in_threadpool(_limit_writes, request)  # Redis, in production: not on the event loop
 
 
+async def api_guard(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> None:
+    """Every JSON API router: a state-changing request signed in by the session cookie (not by a
+    bearer token) must carry the CSRF token in `X-CSRF-Token`, or another site could send it; every
+    state-changing request counts against the writes limit."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.state.signed_in_by == "cookie" and not same_token(request.session.get("csrf"),
+                                                                 request.headers.get("x-csrf-token")):
+        raise CsrfFailed
+    await run_in_threadpool(_limit_writes, request)
+
+
+# A row id in a path: bigger numbers are no row of ours (and would overflow the database's integer).
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 CurrentUser = Annotated[User | None, Depends(current_user)]
 PageUser = Annotated[User, Depends(require_user)]
 ApiUser = Annotated[User, Depends(require_user)]
 PageLang = Annotated[str, Depends(page_lang)]
 ApiLang = Annotated[str, Depends(api_lang)]
 SubmittedForm = Annotated[FormData, Depends(form_data)]
+CurrentSignIn = Annotated[SignIn | None, Depends(current_sign_in)]
 Csrf = Depends(csrf_protect)
+ApiGuard = Depends(api_guard)

@@ -63,3 +63,16 @@ class RateLimited(DomainError):
 class Unavailable(DomainError):
     status = 503
     message = N_("This part of the platform is not available right now. Please try again later.")
+
+
+# What every API route may answer besides its own result, for /openapi.json. The body is always
+# {"detail": message} (or, for 422, a list of {loc, msg, type} naming each bad field).
+API_ERRORS: dict[int | str, dict] = {
+    400: {"description": "The body could not be read (not UTF-8, or not JSON)"},
+    401: {"description": "Not signed in, or the sign-in has ended"},
+    403: {"description": "Not allowed, or a cookie-signed request without its CSRF token"},
+    404: {"description": "No such thing"},
+    413: {"description": "The request body is too large"},
+    422: {"description": "A field is missing or not valid; `detail` names it"},
+    429: {"description": "Too many requests; `Retry-After` says when to try again"},
+}

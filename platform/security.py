@@ -1,11 +1,11 @@
-"""Password hashing, API tokens and CSRF tokens."""
+"""Password hashing, sign-in secrets and CSRF tokens."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown user close to a real one.
@@ -23,27 +23,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="gennation-api-token")
+def new_sign_in_secret() -> str:
+    """The secret a session cookie or bearer token carries; only its hash is stored."""
+    return secrets.token_urlsafe(32)
 
 
-def issue_token(secret_key: str, user_id: int, sign_in_key: str) -> str:
-    return _serializer(secret_key).dumps({"uid": user_id, "key": sign_in_key})
-
-
-def read_token(secret_key: str, token: str, max_age: int) -> tuple[int, str] | None:
-    """(user id, sign-in key) of a valid token; the caller checks the key against the account."""
-    try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
-        return None
-    return data["uid"], str(data.get("key", ""))
-
-
-def new_sign_in_key() -> str:
-    return secrets.token_hex(16)
+def secret_hash(secret: str) -> str:
+    # A fast hash is enough: the secret is 256 random bits, not a password.
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_csrf_token() -> str:

@@ -1,6 +1,7 @@
 """All configuration, read once from the environment (and `.env` if present)."""
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -26,8 +27,16 @@ class Settings(BaseSettings):
     content_dir: Path = ROOT / "courses" / "content"
     session_max_age: int = Field(default=14 * 24 * 3600, gt=0)
     token_max_age: int = Field(default=30 * 24 * 3600, gt=0)
-    login_attempts_per_15min: int = Field(default=10, gt=0)
+    # A final exam: minutes to wait after a graded attempt, and attempts in any 24 hours.
+    exam_cooldown_minutes: int = Field(default=10, ge=0)
+    exam_attempts_per_day: int = Field(default=3, gt=0)
     secure_cookies: bool = False
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the real visitor.
+    trusted_proxies: str = Field(default="", description="e.g. 127.0.0.1,10.0.0.0/8 behind nginx")
+    # Request bodies above this are refused (413): nothing the platform takes is larger.
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # The interactive API documentation at /api/docs (served from the project's own files).
+    api_docs: bool = True
     # Database sessions one web process holds at once; more requests wait their turn (never time out).
     db_pool_size: int = Field(default=20, gt=0, le=200)
     # Seconds an anonymous visitor's page is kept in the process and sent again (0: never).
@@ -49,6 +58,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # a ValueError names the bad entry
+        return value
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in _proxy_networks(self.trusted_proxies))
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -68,6 +91,11 @@ class Settings(BaseSettings):
         if self.tutor_model_path is None:
             self.tutor_model_path = self.var_dir / "models" / "qwen2.5-coder-0.5b-instruct-q4.gguf"
         return self
+
+
+@lru_cache(maxsize=8)
+def _proxy_networks(value: str) -> tuple:
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip())
 
 
 class ConfigurationError(SystemExit):

@@ -109,7 +109,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
 def settings(database_url, tmp_path) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key-" + "x" * 32, var_dir=tmp_path,
                     content_dir=FIXTURE_CONTENT, tutor_model_path=tmp_path / "no-model.gguf",
-                    login_attempts_per_15min=5, page_cache_seconds=0).resolved()
+                    page_cache_seconds=0).resolved()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from gennation.frontend.rendering import is_htmx, render, render_fragment
 from gennation.platform.accounts.models import Role
 from gennation.platform.database import Database
-from gennation.platform.deps import ApiUser, Csrf, DbSession, PageLang, PageUser, current_user, require_role
+from gennation.platform.deps import ApiUser, Csrf, DbSession, Id, PageLang, PageUser, current_user, require_role
 from gennation.platform.errors import DomainError
 from gennation.platform.i18n import gettext
 from gennation.tutor import service
@@ -48,7 +48,7 @@ async def api_ask(request: Request, data: AskIn, user: ApiUser):
 
 
 @api.post("/messages/{message_id}/rating", status_code=204, responses={404: {"description": "No such answer"}})
-def api_rate(message_id: int, data: RatingIn, session: DbSession, user: ApiUser):
+def api_rate(message_id: Id, data: RatingIn, session: DbSession, user: ApiUser):
     service.rate(session, user, message_id, data.helpful, data.comment)
 
 
@@ -81,7 +81,7 @@ def _sse(event: str, data: str) -> str:
 
 
 @pages.get("/{lang}/tutor/stream/{message_id}")
-async def stream_page(request: Request, lang: PageLang, message_id: int, user: PageUser):
+async def stream_page(request: Request, lang: PageLang, message_id: Id, user: PageUser):
     """Server-sent events for one question: queue position, text as it is written, the final answer.
     A closed tab ends the stream, and with it the generation."""
     db, runtime = db_of(request), runtime_of(request)
@@ -109,7 +109,7 @@ async def stream_page(request: Request, lang: PageLang, message_id: int, user: P
 
 
 @pages.post("/{lang}/tutor/messages/{message_id}/rating", dependencies=[Csrf])
-def rate_page(request: Request, lang: PageLang, message_id: int, session: DbSession, user: PageUser,
+def rate_page(request: Request, lang: PageLang, message_id: Id, session: DbSession, user: PageUser,
               helpful: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = ""):
     service.rate(session, user, message_id, helpful == "yes", comment)
     return render(request, "tutor/rated.html", {"message_id": message_id}, lang=lang,
@@ -129,17 +129,17 @@ def panel_page(request: Request, lang: PageLang, session: DbSession, course: str
 
 
 @pages.get("/{lang}/classes/{classroom_id}/tutor")
-def class_tutor_page(request: Request, lang: PageLang, classroom_id: int, session: DbSession, user: PageUser):
-    """A teacher reads the tutor conversations of their class and corrects wrong answers."""
-    from gennation.platform.institutions.service import taught_class
-    classroom = taught_class(session, user, classroom_id)
+def class_tutor_page(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    """A confirmed teacher reads the tutor conversations of their class and corrects wrong answers."""
+    from gennation.platform.institutions.service import class_with_learner_data
+    classroom = class_with_learner_data(session, user, classroom_id)
     return render(request, "tutor/class.html", {"classroom": classroom,
                                                 "exchanges": service.class_exchanges(session, classroom.id)},
                   lang=lang)
 
 
 @pages.post("/{lang}/tutor/messages/{message_id}/correction", dependencies=[Csrf])
-def correct_page(request: Request, lang: PageLang, message_id: int, session: DbSession, user: PageUser,
+def correct_page(request: Request, lang: PageLang, message_id: Id, session: DbSession, user: PageUser,
                  correction: Annotated[str, Form()] = "", back: Annotated[str, Form()] = ""):
     try:
         service.correct(session, user, message_id, correction)

@@ -305,7 +305,8 @@ class Prepared:
     hits: list[Hit]
     current: list[Passage]
     lesson: tuple[str, str] | None  # title and key ideas of the lesson the question is asked on
-    keys: list[AnswerKey]  # of an ungraded quiz attempt on the page: what must not leak
+    keys: list[AnswerKey]  # of the learner's ungraded quiz attempts: what must not leak
+    quiz_page: bool  # asked on the page of a quiz the learner is sitting: hints, not answers
     decided: tuple[AnswerKind, str] | None = None  # a reply that needs no model (refusal, hint)
 
 
@@ -318,15 +319,16 @@ def prepare(session: Session, runtime: TutorRuntime, user_id: int, message_id: i
     current = index.lesson_passages(course, lesson_slug) if lesson_slug else []
     lesson = (current[0].lesson_title, index.key_ideas.get((course, lesson_slug), "")) if current else None
     hits = index.search(masked.text, (course, lesson_slug) if lesson_slug else None)
-    keys = courses.open_attempt_keys(session, user_id, course, conversation.quiz)
-    prepared = Prepared(user_id, question.id, conversation.id, lang, masked, hits, current, lesson, keys)
+    open_keys = courses.open_attempt_keys(session, user_id, course, conversation.quiz)
+    prepared = Prepared(user_id, question.id, conversation.id, lang, masked, hits, current, lesson,
+                        open_keys.keys, open_keys.on_page)
     if guard.is_harmful(masked.text):
         prepared.decided = (AnswerKind.refusal, _refusal(lang, "harmful"))
     elif guard.is_injection(masked.text):
         prepared.decided = (AnswerKind.refusal, _refusal(lang, "injection"))
     elif not index.on_topic(masked.text, hits, OFF_TOPIC_SCORE):
         # "which answer is right?" on a quiz page: help to think instead
-        prepared.decided = (AnswerKind.hint, _hint(lang, hits, current)) if keys else \
+        prepared.decided = (AnswerKind.hint, _hint(lang, hits, current)) if prepared.quiz_page else \
             (AnswerKind.refusal, _refusal(lang, "off_topic"))
     return prepared
 
@@ -352,7 +354,7 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
     for attempt in range(2):  # a second try, with a firmer instruction, when the first one fails
         gate = _Gate(lang, keys)
         outcome.shown = ""
-        job = Job(build_messages(prepared.masked.text, lang, prepared.lesson, prepared.hits, quiz_mode=bool(keys),
+        job = Job(build_messages(prepared.masked.text, lang, prepared.lesson, prepared.hits, quiz_mode=prepared.quiz_page,
                                  firmer=attempt > 0), MAX_TOKENS, prepared.user_id)
         try:
             async with contextlib.aclosing(backend.stream(job)) as events:
@@ -390,7 +392,7 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
                      candidate, lang) else "echo or empty", candidate[:200])
         if gate.shown:
             yield {"type": "reset"}
-    # on a quiz page a lesson quote could hold the key: a hint instead
+    # while a quiz is open a lesson quote could hold its key: a hint instead
     outcome.kind, outcome.reply = (AnswerKind.hint, _hint(lang, prepared.hits, prepared.current)) if keys else \
         (AnswerKind.fallback, _fallback(lang, prepared.hits, prepared.current))
 
@@ -498,13 +500,15 @@ def exchanges(session: Session, user: User, course: str | None, lesson: str | No
 
 
 def class_exchanges(session: Session, classroom_id: int, limit: int = 100) -> list[Exchange]:
-    """What a teacher sees: the tutor conversations of the learners in one class, newest first."""
+    """What a teacher sees: the tutor conversations of the learners in one class since each joined, newest
+    first (the caller checks that the teacher may see them: `institutions.service.class_with_learner_data`)."""
     from gennation.platform.institutions.models import ClassMember
     rows = session.exec(select(TutorMessage, User).select_from(TutorMessage)
                         .join(Conversation, Conversation.id == TutorMessage.conversation_id)
                         .join(User, User.id == Conversation.user_id)
                         .join(ClassMember, ClassMember.user_id == User.id)
-                        .where(ClassMember.classroom_id == classroom_id)
+                        .where(ClassMember.classroom_id == classroom_id,
+                               TutorMessage.created_at >= ClassMember.joined_at)
                         .order_by(col(TutorMessage.id).desc()).limit(2 * limit)).all()
     learners = {message.conversation_id: user for message, user in rows}
     found = _exchanges(session, sorted((m for m, _ in rows), key=lambda m: m.id))
@@ -514,11 +518,13 @@ def class_exchanges(session: Session, classroom_id: int, limit: int = 100) -> li
 
 
 def correct(session: Session, teacher: User, message_id: int, text: str) -> TeacherCorrection:
-    """A teacher marks one of the tutor's answers to a learner in their class as wrong, with a correction."""
+    """A confirmed teacher marks one of the tutor's answers to a learner in their class (given after the
+    learner joined) as wrong, with a correction."""
     from gennation.platform.institutions.service import teaches
     message = session.get(TutorMessage, message_id)
     conversation = session.get(Conversation, message.conversation_id) if message else None
-    if message is None or message.role != "tutor" or not teaches(session, teacher, conversation.user_id):
+    if message is None or message.role != "tutor" or not teaches(session, teacher, conversation.user_id,
+                                                                 at=message.created_at):
         raise NotFound
     text = text.strip()
     if not text or len(text) > 1000:

@@ -10,3 +10,12 @@ document.addEventListener("htmx:afterSettle", function (event) {
     if (main) { main.focus({ preventScroll: true }); }
   }
 });
+
+// A form marked data-reset-on-success is emptied once htmx has sent it successfully (the tutor's
+// question box). Here rather than in hx-on: the Content-Security-Policy allows no inline code.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var form = event.target;
+  if (form && form.hasAttribute && form.hasAttribute("data-reset-on-success") && event.detail.successful) {
+    form.reset();
+  }
+});

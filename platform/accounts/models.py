@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel
 
 from gennation.platform import personal_data
 from gennation.platform.database import utcnow
-from gennation.platform.security import new_sign_in_key
 
 
 class Role(StrEnum):
@@ -40,8 +39,14 @@ REGIONS = (
 
 
 class User(SQLModel, table=True):
+    # AUTOINCREMENT: SQLite never hands a deleted account's id to the next person.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=40, unique=True, index=True)
+    # The username with look-alike letters made one (Cyrillic "а" and Latin "a"): no second account
+    # may look like this one on a leaderboard or in a class list.
+    username_skeleton: str = Field(default="", max_length=40, index=True)
     password_hash: str
     display_name: str = Field(max_length=80)
     role: Role = Role.learner
@@ -51,22 +56,32 @@ class User(SQLModel, table=True):
     institution_id: int | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
     language: str = Field(default="kk", max_length=2)
     created_at: datetime = Field(default_factory=utcnow)
-    # Named by every cookie and token of this account: a token for an id whose account was deleted
-    # (SQLite hands the id out again) does not sign in the next person who gets that id.
-    sign_in_key: str = Field(default_factory=new_sign_in_key, max_length=32)
+    # Anyone may register as a teacher; learners' data is shown to a teacher only once an admin, their
+    # institution's coordinator or an operator (`gennation users set-role`) has vouched for them.
+    teacher_confirmed_at: datetime | None = None
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Failed logins, counted per username and per address to slow down guessing."""
+class SignInKind(StrEnum):
+    browser = "browser"  # the session cookie of one browser
+    api = "api"  # one bearer token
+
+
+class SignIn(SQLModel, table=True):
+    """One signed-in browser or API token. The cookie or token carries a secret whose hash names
+    this row; logout, a password change and account deletion delete rows, which ends them at once."""
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=40, index=True)
-    address: str = Field(max_length=64, index=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    kind: SignInKind
+    device: str = Field(default="", max_length=120)  # from the User-Agent, so the owner recognises it
+    address: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
-personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash", "sign_in_key"}, mode="json"),
+personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash"}, mode="json"),
                     single=True)
-# Failed sign-ins are kept by username (and address) for 15 minutes, to slow down guessing.
-personal_data.holds("failed_sign_ins", LoginAttempt, rows=lambda user_id: select(LoginAttempt).where(
-    LoginAttempt.username == select(User.username).where(User.id == user_id).scalar_subquery()))
+personal_data.holds("signed_in_devices", SignIn, SignIn.user_id,
+                    dump=lambda row: row.model_dump(exclude={"secret_hash"}, mode="json"))

@@ -9,28 +9,26 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from gennation.courses import service as courses
 from gennation.frontend.rendering import error_response, render
 from gennation.platform.accounts import service
-from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category
-from gennation.platform.accounts.schemas import LoginIn, ProfileOut, RegistrationIn, TokenOut
+from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category, SignInKind
+from gennation.platform.accounts.schemas import (
+    DeletionIn, LoginIn, PasswordChangeIn, ProfileOut, RegistrationIn, SignInOut, TokenOut,
+)
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
 from gennation.platform import personal_data
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, DbSession, PageLang, PageUser, SubmittedForm, current_user,
+    ApiGuard, ApiLang, ApiUser, Csrf, CurrentSignIn, DbSession, Id, PageLang, PageUser, SubmittedForm,
+    client_address, current_user,
 )
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.institutions.models import Institution
-from gennation.platform.security import issue_token, verify_password
 from sqlmodel import select
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["accounts"])
+api = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[ApiGuard])
 
 
 WRONG_CREDENTIALS = N_("Wrong username or password.")
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _safe_next(lang: str, target: str | None) -> str:
@@ -49,9 +47,21 @@ def _form_choices(session, lang: str) -> dict:
     }
 
 
-def _sign_in(request: Request, user) -> None:
-    request.session["uid"] = user.id
-    request.session["key"] = user.sign_in_key
+def _start(request: Request, session, user, kind: SignInKind) -> str:
+    settings = request.app.state.settings
+    max_age = settings.session_max_age if kind == SignInKind.browser else settings.token_max_age
+    return service.start_sign_in(session, user, kind, max_age, request.headers.get("user-agent", ""),
+                                 client_address(request))
+
+
+def _sign_in(request: Request, session, user) -> None:
+    # A fresh cookie (and CSRF token): nothing set before sign-in carries over into the account.
+    request.session.clear()
+    request.session["sid"] = _start(request, session, user, SignInKind.browser)
+
+
+def _token(request: Request, session, user) -> TokenOut:
+    return TokenOut(access_token=_start(request, session, user, SignInKind.api))
 
 
 # ---------------------------------------------------------------- pages
@@ -68,14 +78,19 @@ def register_submit(request: Request, lang: PageLang, session: DbSession, raw: S
     form["language"] = form["language"] or lang
     form["role"] = form["role"] or "learner"
     try:
+        service.count_registration(request.app.state.counters, client_address(request))
         user = service.register(session, RegistrationIn(**form))
-    except InvalidField as error:
+    except (InvalidField, service.TooManyRegistrations) as error:
         form.pop("password", None)  # never echo a password back into the page
-        errors = {field: gettext(lang, message) for field, message in error.errors.items()}
+        if isinstance(error, InvalidField):
+            errors, status, headers = {f: gettext(lang, m) for f, m in error.errors.items()}, 422, None
+        else:  # the form comes back filled in, with when to try again
+            errors, status = {"form": gettext(lang, error.message, **error.values)}, 429
+            headers = {"Retry-After": str(error.retry_after)}
         return render(request, "accounts/register.html",
                       {"form": form, "errors": errors, **_form_choices(session, lang)},
-                      lang=lang, status_code=422)
-    _sign_in(request, user)
+                      lang=lang, status_code=status, headers=headers)
+    _sign_in(request, session, user)
     return RedirectResponse(f"/{user.language}/courses", status_code=303)
 
 
@@ -88,42 +103,68 @@ def login_page(request: Request, lang: PageLang, next: str | None = None):
 def login_submit(request: Request, lang: PageLang, session: DbSession,
                  username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
                  next: Annotated[str, Form()] = ""):
-    settings = request.app.state.settings
+    headers = None
     try:
-        user = service.authenticate(session, username, password, _client_address(request),
-                                    settings.login_attempts_per_15min)
+        user = service.authenticate(session, request.app.state.counters, username, password, client_address(request))
     except service.TooManyAttempts as error:
-        message, status = gettext(lang, error.message), 429
+        message, status = gettext(lang, error.message, **error.values), 429
+        headers = {"Retry-After": str(error.retry_after)}
     else:
         if user:
-            _sign_in(request, user)
+            _sign_in(request, session, user)
             return RedirectResponse(_safe_next(lang, next), status_code=303)
         message, status = gettext(lang, WRONG_CREDENTIALS), 401
     return render(request, "accounts/login.html", {"username": username, "error": message, "next": next},
-                  lang=lang, status_code=status)
+                  lang=lang, status_code=status, headers=headers)
 
 
 @pages.post("/{lang}/logout", dependencies=[Csrf])
-def logout(request: Request, lang: PageLang):
+def logout(request: Request, lang: PageLang, session: DbSession):
+    if isinstance(request.session.get("sid"), str):
+        service.end_sign_in(session, request.session["sid"])
     request.session.clear()
     return RedirectResponse(f"/{lang}/", status_code=303)
 
 
-def _account_context(session, user, lang: str, error: str | None = None) -> dict:
+def _account_context(session, user, lang: str, sign_in=None, errors: dict | None = None) -> dict:
     return {
+        "sign_ins": service.sign_ins_of(session, user),
+        "this_sign_in": sign_in.id if sign_in else None,
+        "errors": errors or {},
         "courses": [c for c in courses.catalogue_cards(session, user, content_language(lang))
                     if c.progress_percent is not None],
         "region_name": REGION_NAMES.get(user.region, user.region),
         "category_name": CATEGORY_NAMES.get(user.category.value, ""),
         "role_name": ROLE_NAMES.get(user.role.value, ""),
         "institution": session.get(Institution, user.institution_id) if user.institution_id else None,
-        "error": error,
     }
 
 
 @pages.get("/{lang}/account")
-def account_page(request: Request, lang: PageLang, session: DbSession, user: PageUser):
-    return render(request, "accounts/account.html", _account_context(session, user, lang), lang=lang)
+def account_page(request: Request, lang: PageLang, session: DbSession, user: PageUser, sign_in: CurrentSignIn):
+    return render(request, "accounts/account.html", _account_context(session, user, lang, sign_in), lang=lang)
+
+
+def _account_errors(request, session, user, lang, sign_in, error: InvalidField):
+    errors = {field: gettext(lang, message) for field, message in error.errors.items()}
+    return render(request, "accounts/account.html", _account_context(session, user, lang, sign_in, errors),
+                  lang=lang, status_code=422)
+
+
+@pages.post("/{lang}/account/password", dependencies=[Csrf])
+def account_password(request: Request, lang: PageLang, session: DbSession, user: PageUser, sign_in: CurrentSignIn,
+                     current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = ""):
+    try:
+        service.change_password(session, user, current_password, new_password, keep=sign_in)
+    except InvalidField as error:
+        return _account_errors(request, session, user, lang, sign_in, error)
+    return RedirectResponse(f"/{lang}/account?changed=password#sign-ins", status_code=303)
+
+
+@pages.post("/{lang}/account/sign-ins/{sign_in_id}/end", dependencies=[Csrf])
+def account_end_sign_in(lang: PageLang, session: DbSession, user: PageUser, sign_in_id: Id):
+    service.end_sign_in_of(session, user, sign_in_id)
+    return RedirectResponse(f"/{lang}/account#sign-ins", status_code=303)
 
 
 def _export_response(data: dict) -> JSONResponse:
@@ -138,11 +179,12 @@ def account_export(lang: PageLang, session: DbSession, user: PageUser):
 @pages.post("/{lang}/account/delete", dependencies=[Csrf])
 def account_delete(request: Request, lang: PageLang, session: DbSession, user: PageUser,
                    password: Annotated[str, Form()] = ""):
-    if not verify_password(user.password_hash, password):
-        error = gettext(lang, "The password is not correct, so the account was not deleted.")
-        return render(request, "accounts/account.html", _account_context(session, user, lang, error),
+    try:
+        service.delete_account(session, user, password)
+    except InvalidField:
+        errors = {"delete_password": gettext(lang, "The password is not correct, so the account was not deleted.")}
+        return render(request, "accounts/account.html", _account_context(session, user, lang, errors=errors),
                       lang=lang, status_code=400)
-    service.delete_account(session, user)
     request.session.clear()
     return render(request, "frontend/error.html", {
         "title": gettext(lang, "Your account has been deleted"),
@@ -152,26 +194,55 @@ def account_delete(request: Request, lang: PageLang, session: DbSession, user: P
 
 # ---------------------------------------------------------------- JSON API
 
-@api.post("/auth/register", response_model=TokenOut, status_code=201)
+RATE_LIMITED = {429: {"description": "Too many attempts; `Retry-After` says when to try again"}}
+
+
+@api.post("/auth/register", response_model=TokenOut, status_code=201, responses=RATE_LIMITED)
 def api_register(request: Request, data: RegistrationIn, session: DbSession):
+    service.count_registration(request.app.state.counters, client_address(request))
     user = service.register(session, data)
-    return TokenOut(access_token=issue_token(request.app.state.settings.secret_key, user.id, user.sign_in_key))
+    return _token(request, session, user)
 
 
-@api.post("/auth/login", response_model=TokenOut, responses={401: {"description": "Wrong username or password"},
-                                                             429: {"description": "Too many attempts"}})
+@api.post("/auth/login", response_model=TokenOut,
+          responses={401: {"description": "Wrong username or password"}, **RATE_LIMITED})
 def api_login(request: Request, data: LoginIn, session: DbSession, lang: ApiLang):
-    settings = request.app.state.settings
-    user = service.authenticate(session, data.username, data.password, _client_address(request),
-                                settings.login_attempts_per_15min)
-    if user is None:  # answered, not raised: the failed attempt must be committed to be counted
+    user = service.authenticate(session, request.app.state.counters, data.username, data.password,
+                                client_address(request))
+    if user is None:
         return error_response(request, 401, gettext(lang, WRONG_CREDENTIALS))
-    return TokenOut(access_token=issue_token(settings.secret_key, user.id, user.sign_in_key))
+    return _token(request, session, user)
+
+
+@api.post("/auth/logout", status_code=204)
+def api_logout(session: DbSession, user: ApiUser, sign_in: CurrentSignIn):
+    """End the sign-in (token or cookie) this request was made with."""
+    service.end_sign_in_of(session, user, sign_in.id)
+    return Response(status_code=204)
 
 
 @api.get("/me", response_model=ProfileOut)
 def api_me(user: ApiUser):
     return user
+
+
+@api.get("/me/sign-ins", response_model=list[SignInOut])
+def api_sign_ins(session: DbSession, user: ApiUser, sign_in: CurrentSignIn):
+    """Signed-in browsers and API tokens of this account, the one in use marked `current`."""
+    return [SignInOut.of(row, current=row.id == sign_in.id) for row in service.sign_ins_of(session, user)]
+
+
+@api.delete("/me/sign-ins/{sign_in_id}", status_code=204)
+def api_end_sign_in(session: DbSession, user: ApiUser, sign_in_id: Id):
+    service.end_sign_in_of(session, user, sign_in_id)
+    return Response(status_code=204)
+
+
+@api.post("/me/password", status_code=204)
+def api_password(data: PasswordChangeIn, session: DbSession, user: ApiUser, sign_in: CurrentSignIn):
+    """Change the password; every other sign-in of the account ends."""
+    service.change_password(session, user, data.current_password, data.new_password, keep=sign_in)
+    return Response(status_code=204)
 
 
 @api.get("/me/export")
@@ -180,6 +251,7 @@ def api_export(session: DbSession, user: ApiUser):
 
 
 @api.delete("/me", status_code=204)
-def api_delete(session: DbSession, user: ApiUser):
-    service.delete_account(session, user)
+def api_delete(data: DeletionIn, session: DbSession, user: ApiUser):
+    """Delete the account and everything kept about the person; needs the password."""
+    service.delete_account(session, user, data.password)
     return Response(status_code=204)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from gennation.platform.accounts.models import Category, Role
+from gennation.platform.accounts.models import Category, Role, SignIn, SignInKind
 
 
 class RegistrationIn(BaseModel):
@@ -21,8 +21,31 @@ class RegistrationIn(BaseModel):
 
 
 class LoginIn(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1024)  # hashing an endless "password" would cost the server
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class DeletionIn(BaseModel):
+    password: str = Field(max_length=1024)
+
+
+class SignInOut(BaseModel):
+    id: int
+    kind: SignInKind
+    device: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+    @classmethod
+    def of(cls, sign_in: SignIn, current: bool) -> "SignInOut":
+        return cls.model_validate({**sign_in.model_dump(), "current": current})
 
 
 class TokenOut(BaseModel):

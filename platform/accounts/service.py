@@ -1,49 +1,100 @@
-"""Accounts: registration, login with rate limiting, profile, data export and deletion."""
+"""Accounts: registration, sign-in with throttling, signed-in devices, password, deletion."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 
-from sqlmodel import Session, col, delete, func, select
+from confusable_homoglyphs.confusables import confusables_data
+from ua_parser import parse as parse_user_agent
+from sqlmodel import Session, col, delete, select
 
+from gennation.platform import limits
 from gennation.platform.accounts.models import (
-    REGIONS, SELF_SERVICE_ROLES, Category, LoginAttempt, Role, User,
+    REGIONS, SELF_SERVICE_ROLES, Category, Role, SignIn, SignInKind, User,
 )
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
 from gennation.platform.institutions.models import Institution
-from gennation.platform.security import hash_password, verify_password
+from gennation.platform.security import hash_password, new_sign_in_secret, secret_hash, verify_password
 from gennation.platform.settings import LANGUAGES
 
 USERNAME_RE = re.compile(r"^[\w.-]{3,40}$")
 MAX_DISPLAY_NAME = 80
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
-LOGIN_WINDOW = timedelta(minutes=15)
+# Failures are remembered for 15 minutes after the last one. From one address, the first 5 wrong
+# passwords for an account cost nothing, then each doubles the wait; other addresses (the owner's
+# phone at home) are not slowed by them. One address guessing across many accounts is slowed after 30.
+FAILURE_MEMORY = 15 * 60
+FREE_PER_ACCOUNT_AND_ADDRESS, FREE_PER_ADDRESS = 5, 30
+REGISTRATIONS_PER_HOUR = 60  # per address: a whole school registers from one address
+LAST_SEEN_EVERY = timedelta(minutes=5)  # a sign-in's "last used" is written at most this often
 
 
 class TooManyAttempts(RateLimited):
-    message = N_("Too many sign-in attempts. Please wait 15 minutes and try again.")
+    message = N_("Too many wrong passwords. Please wait %(seconds)s seconds and try again.")
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after=retry_after, seconds=retry_after)
+
+
+class TooManyRegistrations(RateLimited):
+    message = N_("Too many accounts were registered from your network. Please try again in %(minutes)s minutes.")
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after=retry_after, minutes=max(1, retry_after // 60))
 
 
 def _as_int(value: object) -> int | None | str:
     if value in (None, ""):
         return None
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         return "invalid"
+    return number if 0 < number < 2**31 else "invalid"  # a database integer
+
+
+def normal_username(username: str) -> str:
+    """One spelling per username: compatibility forms folded (NFKC), then case."""
+    return unicodedata.normalize("NFKC", username.strip()).casefold()
+
+
+def _one_step(char: str) -> str:
+    homoglyphs = [h["c"] for h in confusables_data.get(char, ()) if len(h["c"]) == 1]
+    ascii_ones = [c for c in homoglyphs if c.isascii()]
+    if ascii_ones and not char.isascii():
+        return ascii_ones[0]
+    return min([char, *homoglyphs])
+
+
+def _look_alike(char: str) -> str:
+    # Repeated until it settles, so that Cyrillic "о" and Latin "o" both end at "0".
+    for _ in range(4):
+        char, before = _one_step(char), char
+        if char == before:
+            break
+    return char
+
+
+def username_skeleton(username: str) -> str:
+    """What a username looks like: every letter replaced by one representative of the letters it
+    cannot be told apart from (Unicode's confusables data), so "аdmin" with a Cyrillic "а" is "admin"."""
+    return "".join(_look_alike(char) for char in normal_username(username))
 
 
 def check_registration(session: Session, data: RegistrationIn) -> dict[str, str]:
     """Return {field: message id} for every problem in a registration, empty when it is valid."""
     errors: dict[str, str] = {}
-    username = data.username.strip().casefold()
+    username = normal_username(data.username)
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = N_("Use 3 to 40 letters, digits, dots, dashes or underscores.")
     elif session.exec(select(User.id).where(User.username == username)).first() is not None:
         errors["username"] = N_("This username is already taken. Please choose another one.")
+    elif session.exec(select(User.id).where(User.username_skeleton == username_skeleton(username))).first():
+        errors["username"] = N_("This username looks the same as one already taken. Please choose another one.")
     if len(data.password) < PASSWORD_MIN:
         errors["password"] = N_("The password must be at least 8 characters long.")
     elif len(data.password) > PASSWORD_MAX:
@@ -70,13 +121,21 @@ def check_registration(session: Session, data: RegistrationIn) -> dict[str, str]
     return errors
 
 
+def count_registration(counters: limits.Counters, address: str) -> None:
+    """Count a registration attempt from `address`; raises TooManyRegistrations above the hourly limit."""
+    wait = limits.over_limit(counters, limits.key("register", address), REGISTRATIONS_PER_HOUR, 3600)
+    if wait:
+        raise TooManyRegistrations(wait)
+
+
 def register(session: Session, data: RegistrationIn) -> User:
     """Create an account, or raise InvalidField naming every bad field."""
     errors = check_registration(session, data)
     if errors:
         raise InvalidField(errors=errors)
     user = User(
-        username=data.username.strip().casefold(),
+        username=normal_username(data.username),
+        username_skeleton=username_skeleton(data.username),
         password_hash=hash_password(data.password),
         display_name=data.display_name.strip(),
         role=Role(data.role),
@@ -91,25 +150,110 @@ def register(session: Session, data: RegistrationIn) -> User:
     return user
 
 
-def authenticate(session: Session, username: str, password: str, address: str, limit: int) -> User | None:
-    """Check a login: the person, or None for a wrong username or password (the failure is kept, and
-    counted per username and per address within 15 minutes; the caller commits it)."""
-    username = username.strip().casefold()[:40]
-    since = utcnow() - LOGIN_WINDOW
-    recent = session.exec(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.at >= since,
-            (LoginAttempt.username == username) | (LoginAttempt.address == address),
-        )
-    ).one()
-    if recent >= limit:
-        raise TooManyAttempts(retry_after=int(LOGIN_WINDOW.total_seconds()))
+def authenticate(session: Session, counters: limits.Counters, username: str, password: str, address: str) -> User | None:
+    """Check a sign-in: the person, or None for a wrong username or password. Raises TooManyAttempts
+    while this address must still wait after its failures (see FAILURE_MEMORY)."""
+    username = normal_username(username)[:40]
+    pair, source = limits.key("login", username, address), limits.key("login-from", address)
+    wait = max(limits.backoff_wait(counters.get(pair), FREE_PER_ACCOUNT_AND_ADDRESS, FAILURE_MEMORY),
+               limits.backoff_wait(counters.get(source), FREE_PER_ADDRESS, FAILURE_MEMORY))
+    if wait:
+        raise TooManyAttempts(wait)
     user = session.exec(select(User).where(User.username == username)).first()
     if not verify_password(user.password_hash if user else None, password):
-        session.add(LoginAttempt(username=username, address=address[:64]))
+        counters.add(pair, FAILURE_MEMORY, sliding=True)
+        counters.add(source, FAILURE_MEMORY, sliding=True)
         return None
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
+    counters.clear(pair)
     return user
+
+
+def device_label(user_agent: str) -> str:
+    """"Chrome · Android (Samsung SM-A536B)" from a User-Agent, so the owner recognises the device."""
+    found = parse_user_agent(user_agent[:500])
+    browser = found.user_agent.family if found.user_agent else ""
+    system = found.os.family if found.os else ""
+    device = found.device.family if found.device and found.device.family != "Other" else ""
+    if not (browser or system):
+        return user_agent[:60]
+    return " · ".join(filter(None, [browser, system])) + (f" ({device})" if device and device not in system else "")
+
+
+def start_sign_in(session: Session, user: User, kind: SignInKind, max_age: int,
+                  user_agent: str = "", address: str = "") -> str:
+    """Record a new signed-in browser or token; returns the secret its cookie or token carries."""
+    secret = new_sign_in_secret()
+    now = utcnow()
+    session.add(SignIn(user_id=user.id, secret_hash=secret_hash(secret), kind=kind,
+                       device=device_label(user_agent)[:120],
+                       address=address[:64], created_at=now, last_seen_at=now,
+                       expires_at=now + timedelta(seconds=max_age)))
+    session.flush()
+    return secret
+
+
+def signed_in(session: Session, secret: str) -> tuple[User, SignIn] | None:
+    """The person and sign-in a secret names, if it has not ended or expired (one query)."""
+    found = session.exec(select(User, SignIn).join(SignIn, col(SignIn.user_id) == User.id)
+                         .where(SignIn.secret_hash == secret_hash(secret))).first()
+    if found is None:
+        return None
+    user, sign_in = found
+    now = utcnow()
+    if _aware(sign_in.expires_at) <= now:
+        session.delete(sign_in)
+        return None
+    if now - _aware(sign_in.last_seen_at) > LAST_SEEN_EVERY:  # so the owner sees which devices are in use
+        sign_in.last_seen_at = now
+        session.add(sign_in)
+    return user, sign_in
+
+
+def _aware(moment):
+    # SQLite gives datetimes back without their zone; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def end_sign_in(session: Session, secret: str) -> None:
+    session.exec(delete(SignIn).where(col(SignIn.secret_hash) == secret_hash(secret)))
+
+
+def sign_ins_of(session: Session, user: User) -> list[SignIn]:
+    return list(session.exec(select(SignIn).where(SignIn.user_id == user.id, SignIn.expires_at > utcnow())
+                             .order_by(col(SignIn.last_seen_at).desc())))
+
+
+def end_sign_in_of(session: Session, user: User, sign_in_id: int) -> None:
+    """The owner ends one of their signed-in devices or tokens."""
+    sign_in = session.get(SignIn, sign_in_id)
+    if sign_in is None or sign_in.user_id != user.id:
+        raise NotFound
+    session.delete(sign_in)
+
+
+def end_other_sign_ins(session: Session, user: User, keep: SignIn | None) -> None:
+    query = delete(SignIn).where(col(SignIn.user_id) == user.id)
+    if keep is not None:
+        query = query.where(col(SignIn.id) != keep.id)
+    session.exec(query)
+
+
+class WrongPassword(InvalidField):
+    def __init__(self, field: str = "password"):
+        super().__init__(field, N_("The password is not correct."))
+
+
+def change_password(session: Session, user: User, current: str, new: str, keep: SignIn | None) -> None:
+    """Set a new password and end every other sign-in (a thief who knew the old one is signed out)."""
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("current_password")
+    if len(new) < PASSWORD_MIN:
+        raise InvalidField("new_password", N_("The password must be at least 8 characters long."))
+    if len(new) > PASSWORD_MAX:
+        raise InvalidField("new_password", N_("The password must be at most 128 characters long."))
+    user.password_hash = hash_password(new)
+    session.add(user)
+    end_other_sign_ins(session, user, keep)
 
 
 def update_language(session: Session, user: User, lang: str) -> None:
@@ -118,14 +262,16 @@ def update_language(session: Session, user: User, lang: str) -> None:
         session.add(user)
 
 
-def delete_account(session: Session, user: User) -> None:
-    """Delete a person and, through ON DELETE CASCADE, everything that belongs to them."""
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == user.username))
+def delete_account(session: Session, user: User, password: str) -> None:
+    """Delete a person and, through ON DELETE CASCADE, everything that belongs to them (their
+    sign-ins too, so every cookie and token of the account stops working)."""
+    if not verify_password(user.password_hash, password):
+        raise WrongPassword
     session.exec(delete(User).where(col(User.id) == user.id))
 
 
 def set_role(session: Session, username: str, role: Role) -> User:
-    user = session.exec(select(User).where(User.username == username.casefold())).first()
+    user = session.exec(select(User).where(User.username == normal_username(username))).first()
     if user is None:
         raise NotFound
     user.role = role

@@ -1,16 +1,29 @@
-"""Classes: a teacher opens one, learners join it with its code."""
+"""Classes and the teachers who run them.
+
+A teacher opens a class and learners join it with its code. Anyone may register as a teacher, so a
+teacher sees learners' data only once vouched for (by an admin, the coordinator of the institution
+they registered with, or an operator at the command line), and only what a learner did after joining.
+"""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from gennation.platform.accounts.models import Role, User
-from gennation.platform.errors import InvalidField, NotFound
+from gennation.platform.database import utcnow
+from gennation.platform.errors import Forbidden, InvalidField, NotFound
 from gennation.platform.i18n import N_
-from gennation.platform.institutions.models import ClassMember, Classroom
+from gennation.platform.institutions.models import ClassMember, Classroom, Coordinator, Institution
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud in class
+
+AWAITING_CONFIRMATION = N_("Your teacher account is awaiting confirmation. You can already open classes and "
+                           "give learners the join code, but you will see their conversations with the AI "
+                           "tutor only after an administrator or the coordinator of your institution confirms "
+                           "your account.")
 
 
 class ClassError(InvalidField):
@@ -20,8 +33,10 @@ class ClassError(InvalidField):
         super().__init__(field, message)
 
 
+# ---------------------------------------------------------------- classes
+
 def open_class(session: Session, teacher: User, name: str) -> Classroom:
-    """A new class with a fresh six-character join code."""
+    """A new class with a fresh six-character join code (an unconfirmed teacher may prepare one)."""
     if teacher.role not in (Role.teacher, Role.admin):
         raise ClassError("name", N_("Only teachers can open a class."))
     name = name.strip()
@@ -48,12 +63,36 @@ def join_class(session: Session, learner: User, code: str) -> Classroom:
     return classroom
 
 
+def leave_class(session: Session, learner: User, classroom_id: int) -> None:
+    """The learner leaves; their teacher sees nothing more of them (joining again starts afresh)."""
+    left = session.exec(delete(ClassMember).where(col(ClassMember.classroom_id) == classroom_id,
+                                                  col(ClassMember.user_id) == learner.id))
+    if left.rowcount == 0:
+        raise NotFound
+
+
 def classes_taught(session: Session, teacher: User) -> list[Classroom]:
     return list(session.exec(select(Classroom).where(Classroom.teacher_id == teacher.id).order_by(Classroom.name)))
 
 
-def classes_joined(session: Session, learner: User) -> list[Classroom]:
-    return list(session.exec(select(Classroom).join(ClassMember).where(ClassMember.user_id == learner.id)))
+@dataclass
+class Membership:
+    classroom: Classroom
+    teacher: User
+    joined_at: datetime
+
+    @property
+    def teacher_confirmed(self) -> bool:
+        return is_confirmed_teacher(self.teacher)
+
+
+def memberships(session: Session, learner: User) -> list[Membership]:
+    """The classes a learner is in, with their teacher, for the learner's own page."""
+    rows = session.exec(select(Classroom, User, ClassMember.joined_at).select_from(ClassMember)
+                        .join(Classroom, col(Classroom.id) == ClassMember.classroom_id)
+                        .join(User, col(User.id) == Classroom.teacher_id)
+                        .where(ClassMember.user_id == learner.id).order_by(Classroom.name))
+    return [Membership(classroom, teacher, joined_at) for classroom, teacher, joined_at in rows]
 
 
 def taught_class(session: Session, teacher: User, classroom_id: int) -> Classroom:
@@ -63,12 +102,102 @@ def taught_class(session: Session, teacher: User, classroom_id: int) -> Classroo
     return classroom
 
 
+def class_with_learner_data(session: Session, teacher: User, classroom_id: int) -> Classroom:
+    """A class whose learners' data `teacher` may see: their own, and only once they are confirmed.
+    Every page or API that shows a teacher what learners did goes through here."""
+    classroom = taught_class(session, teacher, classroom_id)
+    if not is_confirmed_teacher(teacher):
+        raise Forbidden(AWAITING_CONFIRMATION)
+    return classroom
+
+
 def members(session: Session, classroom: Classroom) -> list[User]:
     return list(session.exec(select(User).join(ClassMember, ClassMember.user_id == User.id)
                              .where(ClassMember.classroom_id == classroom.id).order_by(User.display_name)))
 
 
-def teaches(session: Session, teacher: User, learner_id: int) -> bool:
-    """Whether `learner_id` is in one of `teacher`'s classes."""
-    return session.exec(select(ClassMember.id).join(Classroom).where(
-        Classroom.teacher_id == teacher.id, ClassMember.user_id == learner_id)).first() is not None
+def teaches(session: Session, teacher: User, learner_id: int, at: datetime | None = None) -> bool:
+    """Whether `teacher` is confirmed and `learner_id` is in one of their classes (and had joined it by `at`)."""
+    if not is_confirmed_teacher(teacher):
+        return False
+    query = select(ClassMember.id).join(Classroom).where(Classroom.teacher_id == teacher.id,
+                                                          ClassMember.user_id == learner_id)
+    if at is not None:
+        query = query.where(ClassMember.joined_at <= at)
+    return session.exec(query).first() is not None
+
+
+# ---------------------------------------------------------------- vouching for teachers
+
+def is_confirmed_teacher(user: User) -> bool:
+    return user.role == Role.admin or (user.role == Role.teacher and user.teacher_confirmed_at is not None)
+
+
+def coordinated(session: Session, user: User) -> list[Institution]:
+    """The institutions `user` coordinates (none unless they are still a confirmed teacher)."""
+    if not is_confirmed_teacher(user):
+        return []
+    return list(session.exec(select(Institution).join(Coordinator).where(Coordinator.user_id == user.id)
+                             .order_by(Institution.name)))
+
+
+def _vouching_scope(session: Session, by: User) -> list[int] | None:
+    """The institutions whose teachers `by` may confirm; None for all (an admin). Forbidden for the rest."""
+    if by.role == Role.admin:
+        return None
+    institutions = coordinated(session, by)
+    if not institutions:
+        raise Forbidden
+    return [institution.id for institution in institutions]
+
+
+def _teachers_with_institution():
+    return select(User, Institution).outerjoin(Institution, col(Institution.id) == User.institution_id) \
+        .where(User.role == Role.teacher)
+
+
+def teachers_awaiting(session: Session, by: User) -> list[tuple[User, Institution | None]]:
+    """Teachers not yet confirmed that `by` (an admin, or a coordinator for their institution) may confirm."""
+    scope = _vouching_scope(session, by)
+    query = _teachers_with_institution().where(col(User.teacher_confirmed_at).is_(None))
+    if scope is not None:
+        query = query.where(col(User.institution_id).in_(scope))
+    return list(session.exec(query.order_by(User.created_at)).all())
+
+
+def confirm_teacher(session: Session, teacher_id: int, by: User | None) -> User:
+    """`by` vouches for a teacher; None is an operator at the command line. Confirming twice keeps the first date."""
+    scope = _vouching_scope(session, by) if by is not None else None
+    teacher = session.get(User, teacher_id)
+    if teacher is None or teacher.role != Role.teacher or (scope is not None and teacher.institution_id not in scope):
+        raise NotFound
+    if teacher.teacher_confirmed_at is None:
+        teacher.teacher_confirmed_at = utcnow()
+        session.add(teacher)
+    return teacher
+
+
+def appoint_coordinator(session: Session, by: User, user_id: int) -> Coordinator:
+    """An admin makes a confirmed teacher the coordinator of the institution they registered with."""
+    if by.role != Role.admin:
+        raise Forbidden
+    teacher = session.get(User, user_id)
+    if teacher is None or teacher.role != Role.teacher:
+        raise NotFound
+    if teacher.teacher_confirmed_at is None or teacher.institution_id is None:
+        raise InvalidField("user_id", N_("Only a confirmed teacher with an institution can coordinate it."))
+    coordinator = session.exec(select(Coordinator).where(Coordinator.user_id == teacher.id,
+                                                         Coordinator.institution_id == teacher.institution_id)).first()
+    if coordinator is None:
+        coordinator = Coordinator(institution_id=teacher.institution_id, user_id=teacher.id)
+        session.add(coordinator)
+        session.flush()
+    return coordinator
+
+
+def confirmed_teachers(session: Session) -> list[tuple[User, Institution | None, bool]]:
+    """For admins: confirmed teachers, their institution and whether they coordinate it."""
+    coordinating = set(session.exec(select(Coordinator.user_id, Coordinator.institution_id)).all())
+    rows = session.exec(_teachers_with_institution().where(col(User.teacher_confirmed_at).is_not(None))
+                        .order_by(User.display_name))
+    return [(user, institution, (user.id, user.institution_id) in coordinating) for user, institution in rows]

@@ -8,6 +8,7 @@ from gennation.courses.models import CourseCompletion, Lesson, Question, QuizAtt
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register
 from tests.conftest import REGISTRATION
+from tests.courses.answering import attempt_answers
 
 PERFECT = {"pick-one": "a", "pick-many": ["b", "a"], "yes-no": "false", "how-many": "60.9",
            "put-in-order": ["collect", "train", "check"]}
@@ -20,6 +21,11 @@ def user(session):
 
 def quiz(session, course, slug="basics-quiz"):
     return course.quiz(slug)
+
+
+def grade(session, user, attempt, answers):
+    """Grade with answers written with source ids, as the learner's tokens of this attempt."""
+    return service.grade_attempt(session, user, attempt, attempt_answers(attempt, answers))
 
 
 def test_loading_twice_changes_nothing(session, loaded, course_sources):
@@ -46,15 +52,17 @@ def test_editing_a_course_keeps_progress_and_retires_removed_lessons(session, lo
 def test_question_views_never_carry_the_key(session, loaded, user):
     attempt = service.open_attempt(session, user, quiz(session, loaded))
     for question in service.attempt_questions(session, attempt):
-        view = dataclasses.asdict(service.question_view(question, "kk", attempt.id))
+        view = dataclasses.asdict(service.question_view(question, "kk", attempt))
         flat = repr(view)
         assert "correct" not in flat and "explanation" not in flat and "answer" not in flat
+        assert not set(question.choices) & {o["id"] for o in view["options"]}  # tokens, never the source ids
         if question.kind == "ordering":
-            assert [o["id"] for o in view["options"]] != question.key["order"]
+            items = {i["id"]: i["text"] for i in question.text["kk"]["items"]}
+            assert [o["text"] for o in view["options"]] != [items[i] for i in question.key["order"]]
 
 
 def test_perfect_answers_pass_and_each_type_is_graded(session, loaded, user):
-    attempt = service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
+    attempt = grade(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
     assert attempt.score == 100.0 and attempt.passed
     assert attempt.results == {slug: True for slug in PERFECT}
 
@@ -63,14 +71,14 @@ def test_perfect_answers_pass_and_each_type_is_graded(session, loaded, user):
                                         ("how-many", "61.5"), ("put-in-order", ["train", "collect", "check"])])
 def test_one_wrong_answer_of_each_type_is_marked_wrong(session, loaded, user, slug, wrong):
     attempt = service.open_attempt(session, user, quiz(session, loaded))
-    graded = service.grade_attempt(session, user, attempt, {**PERFECT, slug: wrong})
+    graded = grade(session, user, attempt, {**PERFECT, slug: wrong})
     assert graded.results[slug] is False
     assert graded.score == 80.0 and graded.passed  # pass mark 60
 
 
 def test_numeric_answers_accept_a_decimal_comma_and_tolerance(session, loaded, user):
     attempt = service.open_attempt(session, user, quiz(session, loaded))
-    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "how-many": "59,0"})
+    graded = grade(session, user, attempt, {**PERFECT, "how-many": "59,0"})
     assert graded.results["how-many"] is True
 
 
@@ -84,7 +92,7 @@ def test_numeric_answers_accept_a_decimal_comma_and_tolerance(session, loaded, u
 def test_malformed_answers_name_the_question_and_store_nothing(session, loaded, user, slug, bad, message):
     attempt = service.open_attempt(session, user, quiz(session, loaded))
     with pytest.raises(service.AnswerError) as raised:
-        service.grade_attempt(session, user, attempt, {**PERFECT, slug: bad})
+        grade(session, user, attempt, {**PERFECT, slug: bad})
     assert (raised.value.field, raised.value.message) == (slug, message)
     session.flush()
     session.refresh(attempt)
@@ -92,9 +100,9 @@ def test_malformed_answers_name_the_question_and_store_nothing(session, loaded, 
 
 
 def test_a_graded_attempt_cannot_be_graded_again(session, loaded, user):
-    attempt = service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
+    attempt = grade(session, user, service.open_attempt(session, user, quiz(session, loaded)), PERFECT)
     with pytest.raises(service.AnswerError):
-        service.grade_attempt(session, user, attempt, PERFECT)
+        grade(session, user, attempt, PERFECT)
     assert service.open_attempt(session, user, quiz(session, loaded)).id != attempt.id
 
 
@@ -110,11 +118,11 @@ def test_final_exam_draws_its_questions_from_the_bank(session, loaded, user):
 def complete_everything(session, course, user):
     for lesson in course.lessons:
         service.mark_lesson_read(session, user, course, lesson)
-    service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, course)), PERFECT)
-    service.grade_attempt(session, user, service.open_attempt(session, user, quiz(session, course, "practice-quiz")),
+    grade(session, user, service.open_attempt(session, user, quiz(session, course)), PERFECT)
+    grade(session, user, service.open_attempt(session, user, quiz(session, course, "practice-quiz")),
                           {"p1": "a", "p2": "true"})
     exam = service.open_attempt(session, user, quiz(session, course, "final-exam"))
-    return service.grade_attempt(session, user, exam, {slug: "a" for slug in ("e1", "e2", "e3", "e4")})
+    return grade(session, user, exam, {slug: "a" for slug in ("e1", "e2", "e3", "e4")})
 
 
 def test_progress_moves_with_each_step_and_completion_is_recorded_once(session, loaded, user):
@@ -134,10 +142,10 @@ def test_progress_moves_with_each_step_and_completion_is_recorded_once(session, 
 
 def test_failed_quiz_does_not_complete_the_module(session, loaded, user):
     attempt = service.open_attempt(session, user, quiz(session, loaded))
-    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true"})
+    graded = grade(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true"})
     assert graded.score == 60.0 and graded.passed  # exactly the pass mark passes
     attempt = service.open_attempt(session, user, quiz(session, loaded))
-    graded = service.grade_attempt(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true",
+    graded = grade(session, user, attempt, {**PERFECT, "pick-one": "b", "yes-no": "true",
                                                             "how-many": "1"})
     assert not graded.passed
     module = service.course_progress(session, loaded, user).modules[0]

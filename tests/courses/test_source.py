@@ -50,7 +50,7 @@ def test_keys_that_differ_between_languages_are_reported(content):
     quiz = content / "test-course/ru/practice/quiz.yaml"
     text = quiz.read_text().replace('correct: true, explanation: "Yes."}', 'explanation: "Yes."}', 1)
     quiz.write_text(text.replace('{id: b, text: "B", explanation: "No."}', '{id: b, text: "B", correct: true, explanation: "No."}', 1))
-    assert "test-course/ru/practice/quiz.yaml:0: question 'p1': type, options or key differ from the Kazakh file" in messages(content)
+    assert "test-course/ru/practice/quiz.yaml:0: question 'p1': type, options, key or module differ from the Kazakh file" in messages(content)
 
 
 def test_single_choice_with_two_correct_options_is_reported(content):

@@ -15,6 +15,7 @@ from gennation.courses.models import CourseCompletion, QuizAttempt
 from gennation.platform.deps import get_session
 from tests.browser import serve
 from tests.conftest import api_token, register, run_async
+from tests.courses.answering import api_answers
 from tests.courses.test_service import PERFECT
 
 LESSON = "/kk/courses/test-course/lessons/first-steps"
@@ -49,24 +50,24 @@ def test_a_failure_between_grading_and_completion_leaves_neither(app, session, l
     for lesson in loaded.lessons:
         client.post(f"/api/v1/courses/test-course/lessons/{lesson.slug}/read", headers=headers)
     for quiz, answers in (("basics-quiz", PERFECT), ("practice-quiz", {"p1": "a", "p2": "true"})):
-        attempt = client.post(f"/api/v1/courses/test-course/quizzes/{quiz}/attempts", headers=headers).json()
-        assert client.post(f"/api/v1/attempts/{attempt['attempt_id']}", json={"answers": answers},
-                           headers=headers).json()["passed"]
+        attempt = client.post(f"/api/v1/courses/test-course/quizzes/{quiz}/attempts", headers=headers,
+                              params={"lang": "ru"}).json()
+        assert client.post(f"/api/v1/attempts/{attempt['attempt_id']}", headers=headers,
+                           json=api_answers(attempt, loaded.quiz(quiz), "ru", answers)).json()["passed"]
     exam = client.post("/api/v1/courses/test-course/quizzes/final-exam/attempts", headers=headers).json()
 
     def crash(_session, _completion):
         raise RuntimeError("injected: the completion subscriber failed")
 
     monkeypatch.setattr(courses, "completion_hooks", [crash])
-    response = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers,
-                           json={"answers": {q["id"]: "a" for q in exam["questions"]}})
+    exam_answers = api_answers(exam, loaded.quiz("final-exam"), "ru", {f"e{n}": "a" for n in range(1, 5)})
+    response = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers, json=exam_answers)
     assert response.status_code == 500 and "Traceback" not in response.text
     session.expire_all()
     assert session.get(QuizAttempt, exam["attempt_id"]).graded_at is None
     assert session.exec(select(CourseCompletion)).all() == []
     monkeypatch.setattr(courses, "completion_hooks", [])  # without the failure, both are kept
-    graded = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers,
-                         json={"answers": {q["id"]: "a" for q in exam["questions"]}})
+    graded = client.post(f"/api/v1/attempts/{exam['attempt_id']}", headers=headers, json=exam_answers)
     assert graded.status_code == 200
     assert len(session.exec(select(CourseCompletion)).all()) == 1
 

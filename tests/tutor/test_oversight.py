@@ -7,7 +7,7 @@ import pytest
 from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.service import set_role
 from gennation.platform.errors import NotFound
-from gennation.platform.institutions.service import join_class, open_class
+from gennation.platform.institutions.service import confirm_teacher, join_class, open_class
 from gennation.tutor import service
 from gennation.tutor.models import AnswerKind, Conversation, TutorMessage
 from tests.conftest import csrf_of, register
@@ -30,7 +30,7 @@ def exchange(session, user_id, question="Нейрон деген не?", answer=
 @pytest.fixture
 def classroom(tutor_client, session):
     register(tutor_client, "teacher1", role="teacher")
-    teacher = set_role(session, "teacher1", Role.teacher)
+    teacher = confirm_teacher(session, set_role(session, "teacher1", Role.teacher).id, by=None)
     tutor_client.cookies.clear()
     register(tutor_client, "pupil1")
     from sqlmodel import select
@@ -92,3 +92,21 @@ def test_admins_see_ratings_and_the_most_flagged_lessons(tutor_client, session, 
     session.commit()
     page = tutor_client.get("/ru/admin/tutor").text
     assert re.search(r"artificial-neuron</a></td><td>2</td>", page)
+
+
+def test_a_teacher_never_sees_what_a_learner_asked_before_joining(tutor_client, session, classroom):
+    room, teacher, pupil = classroom
+    register(tutor_client, "latecomer")
+    from sqlmodel import select
+    from gennation.platform.accounts.models import User
+    latecomer = session.exec(select(User).where(User.username == "latecomer")).one()
+    before = exchange(session, latecomer.id, "Менің құпия сұрағым")
+    join_class(session, latecomer, room.join_code)
+    session.commit()
+    after = exchange(session, latecomer.id, "Кейінгі сұрағым")
+    with pytest.raises(NotFound):
+        service.correct(session, teacher, before.id, "Қате")
+    assert service.correct(session, teacher, after.id, "Түзету").message_id == after.id
+    sign_in(tutor_client, "teacher1")
+    page = tutor_client.get(f"/kk/classes/{room.id}/tutor").text
+    assert "Кейінгі сұрағым" in page and "Менің құпия сұрағым" not in page

@@ -144,7 +144,7 @@ def test_asking_on_a_quiz_page_creates_no_attempt_and_reads_the_open_ones_keys(s
         asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **where))
     with db.unit_of_work() as session, count_queries(db.engine) as statements:
         prepared = service.prepare(session, runtime, user.id, asked.id)
-    assert prepared.keys == [] and len(statements) <= 5, statements  # the prepare phase's query budget
+    assert prepared.keys == [] and not prepared.quiz_page and len(statements) <= 5, statements  # query budget
     with db.unit_of_work() as session:
         assert session.exec(select(func.count()).select_from(QuizAttempt)).one() == 0
         quiz = courses.get_course(session, where["course"]).quiz(where["quiz"])
@@ -152,8 +152,23 @@ def test_asking_on_a_quiz_page_creates_no_attempt_and_reads_the_open_ones_keys(s
         again = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **where))
     with db.unit_of_work() as session:
         prepared = service.prepare(session, runtime, user.id, again.id)
-        assert len(prepared.keys) == len(attempt.question_ids)
+        assert len(prepared.keys) == len(attempt.question_ids) and prepared.quiz_page
         assert session.exec(select(func.count()).select_from(QuizAttempt)).one() == 1
+
+
+def test_an_open_exam_is_guarded_when_the_question_comes_from_another_page(scripted_app, db):
+    """Finding 8 of the security review: naming no quiz in the request skipped the key guard."""
+    runtime = scripted_app.state.tutor
+    with db.unit_of_work() as session:
+        user = register_learner(session, "sly")
+        exam = courses.get_course(session, "genai-for-everyone").final_exam
+        attempt = courses.open_attempt(session, user, exam)
+        asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, course="ai-basics-school",
+                                                                  lesson="ai-around-us"))
+    with db.unit_of_work() as session:
+        prepared = service.prepare(session, runtime, user.id, asked.id)
+    assert len(prepared.keys) == len(attempt.question_ids)  # the exam's keys, though no quiz was named
+    assert not prepared.quiz_page  # a lesson page: the tutor still explains the lesson
 
 
 def test_a_question_on_the_page_stays_within_its_query_budget(scripted_app, model):
@@ -169,4 +184,4 @@ def test_a_question_on_the_page_stays_within_its_query_budget(scripted_app, mode
         with count_queries(scripted_app.state.engine) as answered:
             assert "event: final" in client.get(stream).text
     assert len(asked) <= 6, asked  # person, limit, conversation (found or made), question
-    assert len(answered) <= 10, answered  # person, pending check, prepare, record
+    assert len(answered) <= 11, answered  # person, pending check, prepare (with open attempts), record

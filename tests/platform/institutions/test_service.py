@@ -1,8 +1,10 @@
+from datetime import timedelta
+
 import pytest
 from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register, set_role
-from gennation.platform.errors import NotFound
+from gennation.platform.errors import Forbidden, NotFound
 from gennation.platform.institutions import service
 
 from tests.conftest import REGISTRATION
@@ -11,7 +13,7 @@ from tests.conftest import REGISTRATION
 @pytest.fixture
 def teacher(session):
     register(session, RegistrationIn(username="mugalim", language="kk", **{**REGISTRATION, "role": "teacher"}))
-    return set_role(session, "mugalim", Role.teacher)
+    return service.confirm_teacher(session, set_role(session, "mugalim", Role.teacher).id, by=None)
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def test_a_teacher_opens_a_class_and_a_learner_joins_with_its_code(session, teac
     service.join_class(session, pupil, classroom.join_code)  # joining twice changes nothing
     assert [u.username for u in service.members(session, classroom)] == ["okushy"]
     assert service.teaches(session, teacher, pupil.id)
-    assert service.classes_joined(session, pupil)[0].name == "8 «Ә» сыныбы"
+    assert [m.classroom.name for m in service.memberships(session, pupil)] == ["8 «Ә» сыныбы"]
 
 
 def test_learners_cannot_open_classes_and_wrong_codes_are_explained(session, pupil):
@@ -42,3 +44,36 @@ def test_only_the_classes_own_teacher_sees_it(session, teacher, pupil):
     with pytest.raises(NotFound):
         service.taught_class(session, pupil, classroom.id)
     assert service.taught_class(session, teacher, classroom.id).id == classroom.id
+
+
+def test_an_unconfirmed_teacher_may_prepare_a_class_but_teaches_no_one(session, pupil):
+    register(session, RegistrationIn(username="ozi", language="kk", **{**REGISTRATION, "role": "teacher"}))
+    self_made = set_role(session, "ozi", Role.teacher)
+    classroom = service.open_class(session, self_made, "Өз сыныбым")
+    service.join_class(session, pupil, classroom.join_code)
+    assert not service.teaches(session, self_made, pupil.id)
+    with pytest.raises(Forbidden):
+        service.class_with_learner_data(session, self_made, classroom.id)
+    service.confirm_teacher(session, self_made.id, by=None)
+    assert service.teaches(session, self_made, pupil.id)
+    assert service.class_with_learner_data(session, self_made, classroom.id).id == classroom.id
+
+
+def test_teaches_counts_from_the_moment_of_joining_and_ends_on_leaving(session, teacher, pupil):
+    classroom = service.open_class(session, teacher, "10А")
+    service.join_class(session, pupil, classroom.join_code)
+    session.flush()
+    joined_at = service.memberships(session, pupil)[0].joined_at
+    assert service.teaches(session, teacher, pupil.id, at=joined_at)
+    assert not service.teaches(session, teacher, pupil.id, at=joined_at - timedelta(seconds=1))
+    service.leave_class(session, pupil, classroom.id)
+    assert not service.teaches(session, teacher, pupil.id) and service.memberships(session, pupil) == []
+    with pytest.raises(NotFound):
+        service.leave_class(session, pupil, classroom.id)
+
+
+def test_only_an_admin_appoints_coordinators(session, teacher, pupil):
+    with pytest.raises(Forbidden):
+        service.appoint_coordinator(session, teacher, teacher.id)
+    with pytest.raises(Forbidden):
+        service.teachers_awaiting(session, pupil)

@@ -1,0 +1,129 @@
+"""ASGI middleware of the platform: security headers on every response, and checks of request bodies."""
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# No inline scripts or styles anywhere: every script and style is a file of ours under /static.
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+          "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+          "frame-ancestors 'none'")
+# Swagger UI sets style attributes from its scripts; its page alone allows them.
+DOCS_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DOCS_PATH = "/api/docs"
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),  # for browsers older than frame-ancestors
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        ]
+        if hsts:  # only when the site is served over HTTPS (SECURE_COOKIES)
+            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        policy = (DOCS_POLICY if scope["path"] == DOCS_PATH else POLICY).encode()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers,
+                                      (b"content-security-policy", policy)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class UnsafeText(HTTPException):
+    """A NUL character or a lone surrogate in a field: no page or database can keep it. An HTTP
+    exception, so that FastAPI lets it through from the body it was reading; answered 422 naming it."""
+
+    def __init__(self, field: str):
+        super().__init__(422)
+        self.field = field
+
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unsafe(text: str) -> bool:
+    return _UNSAFE.search(text) is not None
+
+
+def _first_unsafe(value: object, path: str = "") -> str | None:
+    """The dotted path of the first unsafe string (key or value) in decoded JSON, else None."""
+    if isinstance(value, str):
+        return path or "body" if _unsafe(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and _unsafe(key):
+            return inner
+        found = _first_unsafe(item, inner)
+        if found:
+            return found
+    return None
+
+
+def unsafe_field(content_type: bytes, body: bytes) -> str | None:
+    if content_type.startswith(b"application/json"):
+        try:
+            return _first_unsafe(json.loads(body))
+        except ValueError:
+            return None  # not JSON: FastAPI answers that itself
+    if content_type.startswith(b"application/x-www-form-urlencoded"):
+        # Invalid UTF-8 decodes to lone surrogates here, so it is caught with them.
+        for name, value in parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True,
+                                     errors="surrogateescape"):
+            if _unsafe(name) or _unsafe(value):
+                return name if not _unsafe(name) else "body"
+    return None
+
+
+class BodyGuard:
+    """Refuse request bodies above `max_bytes` (declared in Content-Length or streamed), and bodies
+    with a NUL or a lone surrogate in a field.
+
+    Both refusals are raised where the application reads the body, so they are answered like every
+    other error (413 or 422, in the person's language, as JSON, page or fragment)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"0")
+        content_type = headers.get(b"content-type", b"").lower()
+        chunks: list[bytes] = []
+        received = 0
+
+        async def guarded_receive() -> Message:
+            nonlocal received
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                raise HTTPException(413)
+            message = await receive()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise HTTPException(413)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                field = unsafe_field(content_type, b"".join(chunks))
+                if field:
+                    raise UnsafeText(field)
+            return message
+
+        await self.app(scope, guarded_receive, send)
