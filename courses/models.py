@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from gennation.platform import personal_data
@@ -110,6 +110,10 @@ class LessonProgress(SQLModel, table=True):
 class QuizAttempt(SQLModel, table=True):
     """Created when a learner opens a quiz (questions drawn then); graded when submitted."""
 
+    # One open attempt per learner and quiz: parallel requests cannot open several attempts at a final
+    # exam at once (and compare their scores) past its cool-down and daily limit.
+    __table_args__ = (Index("uq_quizattempt_open", "user_id", "quiz_id", unique=True,
+                            sqlite_where=text("graded_at IS NULL"), postgresql_where=text("graded_at IS NULL")),)
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
     quiz_id: int = Field(foreign_key="quiz.id", ondelete="CASCADE", index=True)

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, func, select
 
 from gennation.courses import outline
@@ -403,9 +405,7 @@ def _draw_layout(questions: list[QuestionItem], rng: random.Random) -> dict[str,
         order = question.choices
         if not order:
             continue
-        rng.shuffle(order)
-        while question.kind == QuestionKind.ordering and order == question.key["order"]:
-            rng.shuffle(order)  # items shown in the keyed order would answer the question
+        rng.shuffle(order)  # any order, the keyed one too: never showing it would tell which one it is
         tokens = [f"{n:06x}" for n in rng.sample(range(1 << 24), len(order))]
         layout[question.slug] = [[token, choice] for token, choice in zip(tokens, order)]
     return layout
@@ -423,16 +423,22 @@ def open_attempt(session: Session, user: User, quiz: QuizOutline, limits: ExamLi
     refusal = exam_refusal(session, user.id, quiz, limits, now)
     if refusal:
         raise refusal
+    if attempt:  # drawn from questions that have changed since: it can no longer be graded
+        session.delete(attempt)
+        session.flush()
     # A secret seed per attempt: neither the draw nor the order can be worked out from ids or times.
     rng = random.Random(secrets.randbits(128))
     chosen = list(quiz.questions)
     if quiz.draw and quiz.draw < len(chosen):
         chosen = sorted(rng.sample(chosen, quiz.draw), key=quiz.questions.index)
-    attempt = QuizAttempt(user_id=user.id, quiz_id=quiz.id, question_ids=[q.id for q in chosen],
-                          layout=_draw_layout(chosen, rng), started_at=now or utcnow())
-    session.add(attempt)
-    session.flush()
-    return attempt
+    values = {"user_id": user.id, "quiz_id": quiz.id, "question_ids": [q.id for q in chosen],
+              "layout": _draw_layout(chosen, rng), "answers": {}, "results": {}, "started_at": now or utcnow()}
+    # One open attempt per learner and quiz (a partial unique index): when a parallel request has just
+    # opened one, the insert does nothing and that attempt is the one to sit.
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert)(QuizAttempt)
+    session.exec(insert.values(**values).on_conflict_do_nothing(
+        index_elements=["user_id", "quiz_id"], index_where=col(QuizAttempt.graded_at).is_(None)))
+    return find_open_attempt(session, user.id, quiz)
 
 
 def attempt_of(session: Session, user: User, attempt_id: int) -> QuizAttempt:
@@ -630,13 +636,15 @@ def answer_keys(questions: list[QuestionItem]) -> list[AnswerKey]:
 
 @dataclass
 class OpenKeys:
-    keys: list[AnswerKey]  # of every ungraded attempt of the learner, at any quiz of any course
-    on_page: bool  # one of those attempts is at the quiz of the page the question comes from
+    keys: list[AnswerKey]  # of the open attempt at the page's quiz, and of every open final exam
+    on_page: bool  # the learner is sitting the quiz of the page the question comes from
 
 
 def open_attempt_keys(session: Session, user_id: int, course_slug: str | None, quiz_slug: str | None) -> OpenKeys:
-    """The keys the tutor must not give away: those of all the learner's ungraded attempts, whichever
-    page the question is asked on (a question from a lesson page must not answer an open exam). Reads only."""
+    """The keys the tutor must not give away: those of the quiz on the page, and those of every final
+    exam the learner has open, whichever page the question comes from (a question asked from a lesson
+    must not answer an exam that leads to a certificate). Module quizzes elsewhere are for learning:
+    their facts are the lessons' own, which the tutor explains. Reads only."""
     attempts = session.exec(select(QuizAttempt).where(QuizAttempt.user_id == user_id,
                                                       col(QuizAttempt.graded_at).is_(None))).all()
     page_quiz = None
@@ -645,8 +653,17 @@ def open_attempt_keys(session: Session, user_id: int, course_slug: str | None, q
             page_quiz = get_course(session, course_slug).quiz(quiz_slug).id
         except NotFound:
             pass
-    questions = [question for attempt in attempts for question in attempt_questions(session, attempt)]
+    known = catalogue(session)
+    guarded = [a for a in attempts if a.quiz_id == page_quiz or _is_open_exam(known, a.quiz_id)]
+    questions = [question for attempt in guarded for question in attempt_questions(session, attempt)]
     return OpenKeys(answer_keys(questions), any(attempt.quiz_id == page_quiz for attempt in attempts))
+
+
+def _is_open_exam(known: outline.Catalogue, quiz_id: int) -> bool:
+    try:
+        return known.quiz_by_id(quiz_id).is_final_exam
+    except NotFound:  # a quiz retired since the attempt was opened
+        return False
 
 
 # ---------------------------------------------------------------- the catalogue as cards

@@ -386,8 +386,8 @@ def _guess_chances(exam: QuizSource, true_false: str | None, number: float | Non
 
     Options and ordering items are shuffled for every attempt, so a positional choice ("the first option",
     "the first k options", "the items as shown", "the true/false option shown first") hits the key by
-    chance: 1/n of n options, 1/C(n, k) for k keyed of n (no other k can be exactly right), 1/(m! - 1) for m
-    items (they are never shown in the keyed order). A choice by meaning is sure: always "true" or always
+    chance: 1/n of n options, 1/C(n, k) for k keyed of n (no other k can be exactly right), 1/m! for m items
+    (any order may be shown, the keyed one too). A choice by meaning is sure: always "true" or always
     "false" (`true_false`, None for a positional choice), always the same `number` (None for none).
     """
     chances = []
@@ -403,7 +403,7 @@ def _guess_chances(exam: QuizSource, true_false: str | None, number: float | Non
             close = number is not None and abs(number - float(q.key["answer"])) <= float(q.key["tolerance"]) + 1e-9
             chances.append(float(close))
         else:
-            chances.append(1 / (math.factorial(len(q.key["order"])) - 1))
+            chances.append(1 / math.factorial(len(q.key["order"])))
     return chances
 
 

@@ -11,6 +11,7 @@ from gennation.platform.accounts import service as accounts
 from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
+from gennation.platform.institutions import assignments
 from gennation.platform.settings import LANGUAGES
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
@@ -42,7 +43,10 @@ def switch_language(request: Request, lang: PageLang, session: DbSession, user: 
 @pages.get("/{lang}/")
 def home(request: Request, lang: PageLang, session: DbSession, user: CurrentUser):
     cards = courses.catalogue_cards(session, user, content_language(lang))
-    return render(request, "frontend/home.html", {"courses": cards}, lang=lang,
+    mine = assignments.my_assignments(session, user) if user else []
+    return render(request, "frontend/home.html", {
+        "courses": cards, "assignments": mine, "states": assignments.STATE_NAMES, "local_text": assignments.local_text,
+    }, lang=lang,
                   public=courses.catalogue(session).tag if user is None else None)
 
 

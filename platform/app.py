@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,9 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from gennation.frontend.page_cache import PublicPageCache
 from gennation.frontend.rendering import STATIC_DIR, error_response, is_htmx, request_language, wants_json
 from gennation.platform.database import Database
-from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired
+from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_address
 from gennation.platform.limits import counters_for
-from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText
+from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText, security_headers
 from gennation.platform.errors import API_ERRORS, DomainError, InvalidField, RateLimited
 from gennation.platform.i18n import gettext
 from gennation.platform.settings import Settings, get_settings
@@ -41,7 +41,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unsafe_text(request: Request, exc: UnsafeText):
         lang = request_language(request)
         message = gettext(lang, "This field contains characters that cannot be kept (a NUL or a broken letter).")
-        detail = [{"loc": ["body", *exc.field.split(".")], "msg": message, "type": "value_error"}]
+        detail = [{"loc": [exc.where, *exc.field.split(".")], "msg": message, "type": "value_error"}]
         return error_response(request, 422, message, detail=detail)
 
     @app.exception_handler(StarletteHTTPException)
@@ -76,7 +76,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
-        return error_response(request, 500)
+        hsts = request.app.state.settings.secure_cookies
+        return error_response(request, 500, headers={name.decode(): value.decode()
+                                                     for name, value in security_headers(request.url.path, hsts)})
 
 
 class VersionedStaticFiles(StaticFiles):
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tutor.close()
 
     app = FastAPI(title="Generative Nation API", version="1", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(clean_address)],
                   openapi_url="/openapi.json", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = Database(settings.database_url, settings.db_pool_size)

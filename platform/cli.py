@@ -12,10 +12,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 courses_app = typer.Typer(help="Course sources in courses/content.", no_args_is_help=True)
 users_app = typer.Typer(help="People and roles.", no_args_is_help=True)
 tutor_app = typer.Typer(help="The AI tutor and its model.", no_args_is_help=True)
+institutions_app = typer.Typer(help="The directory of institutions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(courses_app, name="courses")
 app.add_typer(users_app, name="users")
 app.add_typer(tutor_app, name="tutor")
+app.add_typer(institutions_app, name="institutions")
 
 
 @db_app.command("upgrade")
@@ -97,6 +99,30 @@ def users_set_role(username: str, role: str) -> None:
         typer.echo(f"no such user: {username}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{username} is now {role}" + (" (confirmed)" if role == Role.teacher else ""))
+
+
+@institutions_app.command("import")
+def institutions_import(file: str, dry_run: bool = typer.Option(False, "--dry-run", help="check only")) -> None:
+    """Import the directory from a CSV file (kind, region, name_kk, name_ru, bin; "," or ";"; UTF-8 or
+    Windows-1251). Every bad row is listed and nothing is imported until the file is clean."""
+    from pathlib import Path
+
+    from gennation.platform.database import Database
+    from gennation.platform.i18n import gettext
+    from gennation.platform.institutions import directory
+    with Database(get_settings().database_url).unit_of_work() as session:
+        checked = directory.check(session, Path(file).read_bytes())
+        for error in checked.errors:
+            typer.echo(f"{file}:{error.line}: {error.column or '-'}: {gettext('en', error.message, **error.values)}",
+                       err=True)
+        if not checked.clean:
+            typer.echo(f"nothing imported: {len(checked.errors)} problem(s)", err=True)
+            raise typer.Exit(1)
+        if dry_run:
+            typer.echo(f"{len(checked.rows)} row(s) ready to import ({checked.encoding}); nothing written (dry run)")
+            return
+        result = directory.import_rows(session, checked)
+    typer.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
 @tutor_app.command("fetch-model")

@@ -14,6 +14,7 @@ from gennation.platform.accounts.models import Role, SignIn, User
 from gennation.platform.accounts.service import signed_in
 from gennation.platform.errors import Forbidden, NotFound, RateLimited
 from gennation.platform.i18n import N_, negotiate
+from gennation.platform.middleware import UnsafeText, unsafe
 from gennation.platform.security import same_token
 from gennation.platform.settings import LANGUAGES, Settings
 
@@ -56,14 +57,17 @@ async def current_user(request: Request) -> User | None:
     of its own, so that async routes (the tutor) never hold a session while they wait."""
     if hasattr(request.state, "user"):
         return request.state.user
-    secret, request.state.signed_in_by = None, None
+    secret, by = None, None
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        secret, request.state.signed_in_by = auth[7:].strip(), "token"
+        secret, by = auth[7:].strip(), "token"
     elif "session" in request.scope and isinstance(request.session.get("sid"), str):
-        secret, request.state.signed_in_by = request.session["sid"], "cookie"
+        secret, by = request.session["sid"], "cookie"
     found = await request.app.state.db.run(signed_in, secret) if secret else None
+    if found is None and by == "cookie":
+        del request.session["sid"]  # an ended sign-in: the browser gets a clean cookie back
     request.state.user, request.state.sign_in = found or (None, None)
+    request.state.signed_in_by = by if found else None
     return request.state.user
 
 
@@ -123,7 +127,7 @@ class TooManyWrites(RateLimited):
 
 def _limit_writes(request: Request) -> None:
     user = getattr(request.state, "user", None)
-    who = f"user:{user.id}" if user is not None else client_address(request)
+    who = f"user:{user.id}" if user is not None else limits.network_of(client_address(request))
     wait = limits.over_limit(request.app.state.counters, limits.key("write", who), WRITES_PER_MINUTE, 60)
     if wait:
         raise TooManyWrites(wait)
@@ -137,7 +141,19 @@ async def csrf_protect(request: Request, _user: Annotated[User | None, Depends(c
         given = (await request.form()).get("csrf_token")
     if not same_token(expected, str(given) if given else None):
         raise CsrfFailed
+    form = await request.form()  # read once, kept by Starlette for the route
+    for name, value in form.multi_items():  # multipart fields never pass the body guard's check
+        if isinstance(value, str) and (unsafe(name) or unsafe(value)):
+            raise UnsafeText(name)
     await run_in_threadpool(_limit_writes, request)  # Redis, in production: not on the event loop
+
+
+async def clean_address(request: Request) -> None:
+    """The query string and path of every request: a NUL or a lone surrogate there (no page or
+    database can hold one) is a 422 naming the parameter."""
+    for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
+        if isinstance(value, str) and (unsafe(name) or unsafe(value)):
+            raise UnsafeText(name, where="query" if name in request.query_params else "path")
 
 
 async def api_guard(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> None:

@@ -7,6 +7,7 @@ only ever lets a person in sooner).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import threading
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 @dataclass
 class Count:
     events: int  # within the window
-    last_at: float  # time of the newest event (time.time())
+    last_at: float  # time of the newest event (time.time()); from `add`, of the one before it
     expires_in: float  # seconds until the counter is forgotten
 
 
@@ -35,29 +36,41 @@ class MemoryCounters:
         return Count(events, last_at, expires_at - now) if expires_at > now else NOTHING
 
     def add(self, key: str, window: float, sliding: bool) -> Count:
+        """Count one event; its count, with the time of the event before it."""
         now = time.time()
         with self._lock:
             if len(self._counts) > 100_000:  # forget expired keys now and then
                 self._counts = {k: v for k, v in self._counts.items() if v[2] > now}
-            events, _, expires_at = self._counts.get(key, (0, 0.0, 0.0))
+            events, last_at, expires_at = self._counts.get(key, (0, 0.0, 0.0))
             if expires_at <= now:
-                events, expires_at = 0, now + window
+                events, last_at, expires_at = 0, 0.0, now + window
             if sliding:
                 expires_at = now + window
             self._counts[key] = (events + 1, now, expires_at)
-        return Count(events + 1, now, expires_at - now)
+        return Count(events + 1, last_at, expires_at - now)
+
+    def forget_one(self, key: str) -> None:
+        with self._lock:
+            events, last_at, expires_at = self._counts.get(key, (0, 0.0, 0.0))
+            if events > 0:
+                self._counts[key] = (events - 1, last_at, expires_at)
 
     def clear(self, key: str) -> None:
         with self._lock:
             self._counts.pop(key, None)
 
 
-# One round trip, atomic: count the event, remember its time, start (or, sliding, restart) the window.
+# One round trip, atomic: count the event, remember its time (returning the one before), start (or,
+# sliding, restart) the window.
 _ADD = """
+local before = redis.call('HGET', KEYS[1], 'last') or '0'
 local events = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSET', KEYS[1], 'last', ARGV[1])
 if events == 1 or ARGV[3] == '1' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {events, redis.call('PTTL', KEYS[1])}
+return {events, redis.call('PTTL', KEYS[1]), before}
+"""
+_FORGET_ONE = """
+if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then redis.call('HINCRBY', KEYS[1], 'n', -1) end
 """
 
 
@@ -67,6 +80,7 @@ class RedisCounters:
 
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2)
         self._add = self.redis.register_script(_ADD)
+        self._forget_one = self.redis.register_script(_FORGET_ONE)
 
     def get(self, key: str) -> Count:
         with self.redis.pipeline() as pipe:
@@ -76,9 +90,11 @@ class RedisCounters:
         return Count(int(values["n"]), float(values["last"]), ttl / 1000)
 
     def add(self, key: str, window: float, sliding: bool) -> Count:
-        now = time.time()
-        events, ttl = self._add(keys=[key], args=[now, int(window * 1000), int(sliding)])
-        return Count(int(events), now, int(ttl) / 1000)
+        events, ttl, before = self._add(keys=[key], args=[time.time(), int(window * 1000), int(sliding)])
+        return Count(int(events), float(before), int(ttl) / 1000)
+
+    def forget_one(self, key: str) -> None:
+        self._forget_one(keys=[key])
 
     def clear(self, key: str) -> None:
         self.redis.delete(key)
@@ -89,6 +105,16 @@ Counters = MemoryCounters | RedisCounters
 
 def counters_for(redis_url: str) -> Counters:
     return RedisCounters(redis_url) if redis_url else MemoryCounters()
+
+
+def network_of(address: str) -> str:
+    """The unit an address is counted in: itself for IPv4, its /64 for IPv6 (one home or phone holds a
+    whole /64, and could otherwise take a fresh address for every guess)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
 
 
 def key(*parts: str) -> str:

@@ -17,28 +17,35 @@ DOCS_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inlin
 DOCS_PATH = "/api/docs"
 
 
+def security_headers(path: str, hsts: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),  # for browsers older than frame-ancestors
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"content-security-policy", (DOCS_POLICY if path == DOCS_PATH else POLICY).encode()),
+    ]
+    if hsts:  # only when the site is served over HTTPS (SECURE_COOKIES)
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
+
+
 class SecurityHeaders:
+    """The headers of `security_headers` on every response. (A 500 is answered outside all middleware,
+    by Starlette's last-resort handler: `platform.app` adds them there itself.)"""
+
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
-        self.app = app
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),  # for browsers older than frame-ancestors
-            (b"referrer-policy", b"strict-origin-when-cross-origin"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-        ]
-        if hsts:  # only when the site is served over HTTPS (SECURE_COOKIES)
-            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.app, self.hsts = app, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        policy = (DOCS_POLICY if scope["path"] == DOCS_PATH else POLICY).encode()
+        headers = security_headers(scope["path"], self.hsts)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers,
-                                      (b"content-security-policy", policy)]
+                message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -48,45 +55,53 @@ class UnsafeText(HTTPException):
     """A NUL character or a lone surrogate in a field: no page or database can keep it. An HTTP
     exception, so that FastAPI lets it through from the body it was reading; answered 422 naming it."""
 
-    def __init__(self, field: str):
+    def __init__(self, field: str, where: str = "body"):
         super().__init__(422)
-        self.field = field
+        self.field, self.where = field, where
 
 
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unsafe(text: str) -> bool:
+def unsafe(text: str) -> bool:
     return _UNSAFE.search(text) is not None
 
 
-def _first_unsafe(value: object, path: str = "") -> str | None:
+def _firstunsafe(value: object, path: str = "") -> str | None:
     """The dotted path of the first unsafe string (key or value) in decoded JSON, else None."""
     if isinstance(value, str):
-        return path or "body" if _unsafe(value) else None
+        return path or "body" if unsafe(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         inner = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and _unsafe(key):
+        if isinstance(key, str) and unsafe(key):
             return inner
-        found = _first_unsafe(item, inner)
+        found = _firstunsafe(item, inner)
         if found:
             return found
     return None
 
 
+def _is_json(content_type: bytes) -> bool:
+    # FastAPI reads as JSON a body without a content type, application/json and any application/*+json.
+    media = content_type.split(b";", 1)[0].strip()
+    return not media or media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
 def unsafe_field(content_type: bytes, body: bytes) -> str | None:
-    if content_type.startswith(b"application/json"):
+    """The first field holding a NUL or a lone surrogate, in a JSON or URL-encoded body. (Multipart forms
+    are checked where they are read: `platform.deps.csrf_protect`.)"""
+    if _is_json(content_type):
         try:
-            return _first_unsafe(json.loads(body))
+            return _firstunsafe(json.loads(body))
         except ValueError:
             return None  # not JSON: FastAPI answers that itself
     if content_type.startswith(b"application/x-www-form-urlencoded"):
         # Invalid UTF-8 decodes to lone surrogates here, so it is caught with them.
         for name, value in parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True,
                                      errors="surrogateescape"):
-            if _unsafe(name) or _unsafe(value):
-                return name if not _unsafe(name) else "body"
+            if unsafe(name) or unsafe(value):
+                return name if not unsafe(name) else "body"
     return None
 
 

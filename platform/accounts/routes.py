@@ -11,7 +11,7 @@ from gennation.frontend.rendering import error_response, render
 from gennation.platform.accounts import service
 from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category, SignInKind
 from gennation.platform.accounts.schemas import (
-    DeletionIn, LoginIn, PasswordChangeIn, ProfileOut, RegistrationIn, SignInOut, TokenOut,
+    DeletionIn, LoginIn, PasswordChangeIn, ProfileIn, ProfileOut, RegistrationIn, SignInOut, TokenOut,
 )
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
 from gennation.platform import personal_data
@@ -21,8 +21,8 @@ from gennation.platform.deps import (
 )
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import N_, content_language, gettext
+from gennation.platform.institutions import directory
 from gennation.platform.institutions.models import Institution
-from sqlmodel import select
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[ApiGuard])
@@ -38,12 +38,23 @@ def _safe_next(lang: str, target: str | None) -> str:
     return f"/{lang}/courses"
 
 
-def _form_choices(session, lang: str) -> dict:
+def _finding(raw, form: dict) -> bool:
+    """The institution search's "Find" was pressed. Enter in any other field presses it too (it is the
+    form's first button): with nothing typed in the search box, that is the form's own action."""
+    return bool(raw.get("find_institution")) and bool(form.get("institution_q", "").strip())
+
+
+def _form_choices(session, lang: str, form: dict) -> dict:
+    """The registration form's lists; institutions are found by name (the directory is large)."""
+    chosen = service.positive_int(form.get("institution_id"))
     return {
         "regions": [(code, gettext(lang, REGION_NAMES[code])) for code in REGIONS],
         "categories": [(c.value, gettext(lang, CATEGORY_NAMES[c.value])) for c in Category],
         "roles": [(r.value, gettext(lang, ROLE_NAMES[r.value])) for r in SELF_SERVICE_ROLES],
-        "institutions": [(i.id, i.name) for i in session.exec(select(Institution).order_by(Institution.name))],
+        "region_names": REGION_NAMES,
+        "institution_query": form.get("institution_q", ""),
+        "institution_matches": directory.search(session, form.get("institution_q", "")),
+        "chosen_institution": session.get(Institution, chosen) if isinstance(chosen, int) else None,
     }
 
 
@@ -69,14 +80,19 @@ def _token(request: Request, session, user) -> TokenOut:
 @pages.get("/{lang}/register")
 def register_page(request: Request, lang: PageLang, session: DbSession):
     form = {"language": lang, "role": "learner"}
-    return render(request, "accounts/register.html", {"form": form, "errors": {}, **_form_choices(session, lang)}, lang=lang)
+    return render(request, "accounts/register.html", {"form": form, "errors": {}, **_form_choices(session, lang, form)},
+                  lang=lang)
 
 
 @pages.post("/{lang}/register", dependencies=[Csrf])
 def register_submit(request: Request, lang: PageLang, session: DbSession, raw: SubmittedForm):
-    form = {key: str(raw.get(key, "")) for key in RegistrationIn.model_fields}
+    form = {key: str(raw.get(key, "")) for key in (*RegistrationIn.model_fields, "institution_q")}
     form["language"] = form["language"] or lang
     form["role"] = form["role"] or "learner"
+    if _finding(raw, form):  # "Find" without JavaScript: the same form, with the matches to choose from
+        form.pop("password", None)
+        return render(request, "accounts/register.html",
+                      {"form": form, "errors": {}, **_form_choices(session, lang, form)}, lang=lang)
     try:
         service.count_registration(request.app.state.counters, client_address(request))
         user = service.register(session, RegistrationIn(**form))
@@ -88,7 +104,7 @@ def register_submit(request: Request, lang: PageLang, session: DbSession, raw: S
             errors, status = {"form": gettext(lang, error.message, **error.values)}, 429
             headers = {"Retry-After": str(error.retry_after)}
         return render(request, "accounts/register.html",
-                      {"form": form, "errors": errors, **_form_choices(session, lang)},
+                      {"form": form, "errors": errors, **_form_choices(session, lang, form)},
                       lang=lang, status_code=status, headers=headers)
     _sign_in(request, session, user)
     return RedirectResponse(f"/{user.language}/courses", status_code=303)
@@ -171,6 +187,33 @@ def _export_response(data: dict) -> JSONResponse:
     return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="generative-nation-my-data.json"'})
 
 
+PROFILE_FIELDS = (*ProfileIn.model_fields, "institution_q")
+
+
+@pages.get("/{lang}/account/profile")
+def profile_page(request: Request, lang: PageLang, session: DbSession, user: PageUser):
+    form = {key: "" if getattr(user, key, None) is None else str(getattr(user, key, "")) for key in PROFILE_FIELDS}
+    form["category"] = user.category.value
+    return render(request, "accounts/profile.html", {"form": form, "errors": {}, **_form_choices(session, lang, form)},
+                  lang=lang)
+
+
+@pages.post("/{lang}/account/profile", dependencies=[Csrf])
+def profile_submit(request: Request, lang: PageLang, session: DbSession, user: PageUser, raw: SubmittedForm):
+    form = {key: str(raw.get(key, "")) for key in PROFILE_FIELDS}
+    if not _finding(raw, form):
+        try:
+            service.update_profile(session, user, ProfileIn(**form))
+        except InvalidField as error:
+            errors = {field: gettext(lang, message) for field, message in error.errors.items()}
+            return render(request, "accounts/profile.html",
+                          {"form": form, "errors": errors, **_form_choices(session, lang, form)},
+                          lang=lang, status_code=422)
+        return RedirectResponse(f"/{user.language}/account", status_code=303)
+    return render(request, "accounts/profile.html", {"form": form, "errors": {}, **_form_choices(session, lang, form)},
+                  lang=lang)
+
+
 @pages.get("/{lang}/account/export")
 def account_export(lang: PageLang, session: DbSession, user: PageUser):
     return _export_response(personal_data.export(session, user.id))
@@ -224,6 +267,12 @@ def api_logout(session: DbSession, user: ApiUser, sign_in: CurrentSignIn):
 @api.get("/me", response_model=ProfileOut)
 def api_me(user: ApiUser):
     return user
+
+
+@api.put("/me", response_model=ProfileOut)
+def api_update_me(data: ProfileIn, session: DbSession, user: ApiUser):
+    """Change my name, region, category, grade, institution and language."""
+    return service.update_profile(session, user, data)
 
 
 @api.get("/me/sign-ins", response_model=list[SignInOut])

@@ -8,16 +8,21 @@ from pydantic import BaseModel, Field
 from gennation.platform.accounts.models import Category, Role, SignIn, SignInKind
 
 
-class RegistrationIn(BaseModel):
-    username: str = ""
-    password: str = ""
+class ProfileIn(BaseModel):
+    """What a person may change about themselves later (PUT /api/v1/me)."""
+
     display_name: str = ""
     region: str = ""
     category: str = ""
     school_grade: int | str | None = None
-    role: str = "learner"
     language: str = "kk"
     institution_id: int | str | None = None
+
+
+class RegistrationIn(ProfileIn):
+    username: str = ""
+    password: str = ""
+    role: str = "learner"
 
 
 class LoginIn(BaseModel):

@@ -13,22 +13,26 @@ from gennation.platform import limits
 from gennation.platform.accounts.models import (
     REGIONS, SELF_SERVICE_ROLES, Category, Role, SignIn, SignInKind, User,
 )
-from gennation.platform.accounts.schemas import RegistrationIn
+from gennation.platform.accounts.schemas import ProfileIn, RegistrationIn
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
-from gennation.platform.institutions.models import Institution
+from gennation.platform.institutions.models import Coordinator, Institution
 from gennation.platform.security import hash_password, new_sign_in_secret, secret_hash, verify_password
 from gennation.platform.settings import LANGUAGES
 
 USERNAME_RE = re.compile(r"^[\w.-]{3,40}$")
 MAX_DISPLAY_NAME = 80
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
-# Failures are remembered for 15 minutes after the last one. From one address, the first 5 wrong
-# passwords for an account cost nothing, then each doubles the wait; other addresses (the owner's
-# phone at home) are not slowed by them. One address guessing across many accounts is slowed after 30.
-FAILURE_MEMORY = 15 * 60
-FREE_PER_ACCOUNT_AND_ADDRESS, FREE_PER_ADDRESS = 5, 30
+# Sign-in failures, counted per (account, address), per address and per account. From one address the
+# first 5 wrong passwords for an account cost nothing, then each doubles the wait (up to 15 minutes);
+# one address guessing across accounts is slowed after 30; one account guessed from many addresses is
+# slowed after 50, by at most 30 seconds, so that its owner is never locked out. An address the account
+# has signed in from before (a school's, a family's) is not slowed by other people's failures there.
+FAILURE_MEMORY = 3600  # longer than the longest wait: sitting a wait out does not start afresh
+LONGEST_WAIT, LONGEST_ACCOUNT_WAIT = 900, 30
+FREE_PER_ACCOUNT_AND_ADDRESS, FREE_PER_ADDRESS, FREE_PER_ACCOUNT = 5, 30, 50
+KNOWN_ADDRESS_DAYS = 90
 REGISTRATIONS_PER_HOUR = 60  # per address: a whole school registers from one address
 LAST_SEEN_EVERY = timedelta(minutes=5)  # a sign-in's "last used" is written at most this often
 
@@ -47,7 +51,7 @@ class TooManyRegistrations(RateLimited):
         super().__init__(retry_after=retry_after, minutes=max(1, retry_after // 60))
 
 
-def _as_int(value: object) -> int | None | str:
+def positive_int(value: object) -> int | None | str:
     if value in (None, ""):
         return None
     try:
@@ -85,6 +89,29 @@ def username_skeleton(username: str) -> str:
     return "".join(_look_alike(char) for char in normal_username(username))
 
 
+def check_profile(session: Session, data: ProfileIn) -> dict[str, str]:
+    """{field: message id} for every problem in the fields a person may change later, empty when valid."""
+    errors: dict[str, str] = {}
+    name = data.display_name.strip()
+    if not name:
+        errors["display_name"] = N_("Please enter your name.")
+    elif len(name) > MAX_DISPLAY_NAME:
+        errors["display_name"] = N_("The name must be at most 80 characters long.")
+    if data.region not in REGIONS:
+        errors["region"] = N_("Please choose your region.")
+    if data.category not in Category.__members__:
+        errors["category"] = N_("Please choose who you are.")
+    grade = positive_int(data.school_grade)
+    if grade is not None and (grade == "invalid" or not 1 <= grade <= 11):
+        errors["school_grade"] = N_("The grade must be a number from 1 to 11.")
+    if data.language not in LANGUAGES:
+        errors["language"] = N_("Please choose a language from the list.")
+    institution = positive_int(data.institution_id)
+    if institution is not None and (institution == "invalid" or session.get(Institution, institution) is None):
+        errors["institution_id"] = N_("Please choose an institution from the list.")
+    return errors
+
+
 def check_registration(session: Session, data: RegistrationIn) -> dict[str, str]:
     """Return {field: message id} for every problem in a registration, empty when it is valid."""
     errors: dict[str, str] = {}
@@ -99,31 +126,15 @@ def check_registration(session: Session, data: RegistrationIn) -> dict[str, str]
         errors["password"] = N_("The password must be at least 8 characters long.")
     elif len(data.password) > PASSWORD_MAX:
         errors["password"] = N_("The password must be at most 128 characters long.")
-    name = data.display_name.strip()
-    if not name:
-        errors["display_name"] = N_("Please enter your name.")
-    elif len(name) > MAX_DISPLAY_NAME:
-        errors["display_name"] = N_("The name must be at most 80 characters long.")
-    if data.region not in REGIONS:
-        errors["region"] = N_("Please choose your region.")
-    if data.category not in Category.__members__:
-        errors["category"] = N_("Please choose who you are.")
-    grade = _as_int(data.school_grade)
-    if grade is not None and (grade == "invalid" or not 1 <= grade <= 11):
-        errors["school_grade"] = N_("The grade must be a number from 1 to 11.")
     if data.role not in {r.value for r in SELF_SERVICE_ROLES}:
         errors["role"] = N_("Please choose a role from the list.")
-    if data.language not in LANGUAGES:
-        errors["language"] = N_("Please choose a language from the list.")
-    institution = _as_int(data.institution_id)
-    if institution is not None and (institution == "invalid" or session.get(Institution, institution) is None):
-        errors["institution_id"] = N_("Please choose an institution from the list.")
+    errors.update(check_profile(session, data))
     return errors
 
 
 def count_registration(counters: limits.Counters, address: str) -> None:
     """Count a registration attempt from `address`; raises TooManyRegistrations above the hourly limit."""
-    wait = limits.over_limit(counters, limits.key("register", address), REGISTRATIONS_PER_HOUR, 3600)
+    wait = limits.over_limit(counters, limits.key("register", limits.network_of(address)), REGISTRATIONS_PER_HOUR, 3600)
     if wait:
         raise TooManyRegistrations(wait)
 
@@ -141,8 +152,8 @@ def register(session: Session, data: RegistrationIn) -> User:
         role=Role(data.role),
         region=data.region,
         category=Category(data.category),
-        school_grade=_as_int(data.school_grade),
-        institution_id=_as_int(data.institution_id),
+        school_grade=positive_int(data.school_grade),
+        institution_id=positive_int(data.institution_id),
         language=data.language,
     )
     session.add(user)
@@ -152,19 +163,29 @@ def register(session: Session, data: RegistrationIn) -> User:
 
 def authenticate(session: Session, counters: limits.Counters, username: str, password: str, address: str) -> User | None:
     """Check a sign-in: the person, or None for a wrong username or password. Raises TooManyAttempts
-    while this address must still wait after its failures (see FAILURE_MEMORY)."""
+    while this attempt must wait after earlier failures (see FAILURE_MEMORY)."""
     username = normal_username(username)[:40]
-    pair, source = limits.key("login", username, address), limits.key("login-from", address)
-    wait = max(limits.backoff_wait(counters.get(pair), FREE_PER_ACCOUNT_AND_ADDRESS, FAILURE_MEMORY),
-               limits.backoff_wait(counters.get(source), FREE_PER_ADDRESS, FAILURE_MEMORY))
+    network = limits.network_of(address)
+    pair = limits.key("login", username, network)
+    known = counters.get(limits.key("known", username, network)).events > 0
+    counted = [(pair, FREE_PER_ACCOUNT_AND_ADDRESS, LONGEST_WAIT)]
+    if not known:
+        counted += [(limits.key("login-from", network), FREE_PER_ADDRESS, LONGEST_WAIT),
+                    (limits.key("login-account", username), FREE_PER_ACCOUNT, LONGEST_ACCOUNT_WAIT)]
+    # Counted before the password is checked, so that a burst of parallel guesses is counted as it arrives.
+    wait = 0
+    for counter, free, longest in counted:
+        before = counters.add(counter, FAILURE_MEMORY, sliding=True)
+        wait = max(wait, limits.backoff_wait(limits.Count(before.events - 1, before.last_at, 0), free, longest))
     if wait:
         raise TooManyAttempts(wait)
     user = session.exec(select(User).where(User.username == username)).first()
     if not verify_password(user.password_hash if user else None, password):
-        counters.add(pair, FAILURE_MEMORY, sliding=True)
-        counters.add(source, FAILURE_MEMORY, sliding=True)
         return None
     counters.clear(pair)
+    for counter, _, _ in counted[1:]:
+        counters.forget_one(counter)  # this attempt was no failure
+    counters.add(limits.key("known", username, network), KNOWN_ADDRESS_DAYS * 86400, sliding=True)
     return user
 
 
@@ -254,6 +275,22 @@ def change_password(session: Session, user: User, current: str, new: str, keep: 
     user.password_hash = hash_password(new)
     session.add(user)
     end_other_sign_ins(session, user, keep)
+
+
+def update_profile(session: Session, user: User, data: ProfileIn) -> User:
+    """Change a person's name, region, category, grade, institution and language, or raise InvalidField."""
+    errors = check_profile(session, data)
+    if errors:
+        raise InvalidField(errors=errors)
+    institution_id = positive_int(data.institution_id)
+    if user.role == Role.teacher and institution_id != user.institution_id and user.teacher_confirmed_at:
+        # A confirmation vouched for a teacher of that institution: another one's coordinator decides anew.
+        user.teacher_confirmed_at = None
+        session.exec(delete(Coordinator).where(col(Coordinator.user_id) == user.id))
+    user.display_name, user.region, user.category = data.display_name.strip(), data.region, Category(data.category)
+    user.school_grade, user.institution_id, user.language = positive_int(data.school_grade), institution_id, data.language
+    session.add(user)
+    return user
 
 
 def update_language(session: Session, user: User, lang: str) -> None:

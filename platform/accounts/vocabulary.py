@@ -39,3 +39,11 @@ ROLE_NAMES = {
     "organiser": N_("Tournament organiser"),
     "admin": N_("Administrator"),
 }
+
+INSTITUTION_KIND_NAMES = {
+    "school": N_("Schools"),
+    "college": N_("Colleges (TVET)"),
+    "university": N_("Universities"),
+    "state_body": N_("State bodies"),
+    "other": N_("Other organisations"),
+}

@@ -1,19 +1,29 @@
 """Classes: teachers open them, learners join with a code and may leave; admins and institution
-coordinators confirm teachers (pages and JSON API)."""
+coordinators confirm teachers; admins import the directory of institutions (pages and JSON API)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
+from gennation.courses import service as courses
 from gennation.frontend.rendering import render
 from gennation.platform.accounts.models import Role
-from gennation.platform.deps import ApiUser, Csrf, DbSession, Id, PageLang, PageUser, current_user
-from gennation.platform.i18n import gettext
-from gennation.platform.institutions import service
-from gennation.platform.institutions.models import Institution
-from gennation.platform.institutions.schemas import TeacherOut
+from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGION_NAMES
+from gennation.platform.deps import (
+    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user, require_role,
+)
+from gennation.platform.errors import InvalidField, NotFound
+from gennation.platform.i18n import content_language, gettext
+from gennation.platform.institutions import assignments, directory, service
+from gennation.platform.institutions.models import Assignment, Classroom, Institution
+from gennation.platform.institutions.schemas import (
+    AdoptionIn, AdoptionOut, AssignmentIn, AssignmentOut, CellOut, ClassIn, ClassOut, GradebookOut, GradebookRowOut, JoinIn, MyAssignmentOut,
+    TeacherOut,
+)
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["classes"])
@@ -25,7 +35,87 @@ def _teacher_out(user, institution) -> TeacherOut:
                       created_at=user.created_at, teacher_confirmed_at=user.teacher_confirmed_at)
 
 
+def _class_out(classroom: Classroom) -> ClassOut:
+    return ClassOut(id=classroom.id, name=classroom.name, group=classroom.group, language=classroom.language,
+                    join_code=classroom.join_code, archived_at=classroom.archived_at)
+
+
+def _assignment_out(assignment: Assignment, goal: assignments.Target | None, lang: str) -> AssignmentOut:
+    return AssignmentOut(id=assignment.id, class_id=assignment.classroom_id, course=assignment.course_slug,
+                         module=assignment.module_slug or None, quiz=assignment.quiz_slug or None,
+                         title=goal.title[lang] if goal else assignment.course_slug,
+                         due=assignments.as_utc(assignment.due_at),
+                         due_local=assignments.local_text(assignment.due_at) or None,
+                         created_at=assignments.as_utc(assignment.created_at))
+
+
 # ---------------------------------------------------------------- JSON API
+
+@api.post("/classes", response_model=ClassOut, status_code=201,
+          responses={422: {"description": "A bad name, group or language, or the user is not a teacher"}})
+def api_open_class(data: ClassIn, session: DbSession, user: ApiUser):
+    """Open a class (teachers): its join code is for the learners."""
+    return _class_out(service.open_class(session, user, data.name, data.group, data.language))
+
+
+@api.post("/classes/join", response_model=ClassOut,
+          responses={422: {"description": "No class with this code, or the class is archived"}})
+def api_join_class(data: JoinIn, session: DbSession, user: ApiUser):
+    """Join a class with the code the teacher gave."""
+    return _class_out(service.join_class(session, user, data.code))
+
+
+@api.post("/classes/{classroom_id}/archive", response_model=ClassOut,
+          responses={404: {"description": "Not a class of yours"}})
+def api_archive_class(classroom_id: Id, session: DbSession, user: ApiUser):
+    """Archive a class: results stay, nobody can join it or be assigned through it any more."""
+    return _class_out(service.archive_class(session, user, classroom_id))
+
+
+@api.delete("/classes/{classroom_id}/members/{user_id}", status_code=204,
+            responses={404: {"description": "Not a class of yours, or no such learner in it"}})
+def api_remove_learner(classroom_id: Id, user_id: Id, session: DbSession, user: ApiUser):
+    """Take a learner out of your class (their own progress stays theirs)."""
+    service.remove_learner(session, user, classroom_id, user_id)
+
+
+@api.post("/classes/{classroom_id}/assignments", response_model=AssignmentOut, status_code=201,
+          responses={404: {"description": "Not a class of yours"},
+                     422: {"description": "No such course, module or quiz; a due date in the past; "
+                                          "an archived class; or already assigned"}})
+def api_assign(classroom_id: Id, data: AssignmentIn, session: DbSession, user: ApiUser, lang: ApiLang):
+    """Assign a course, a module or a quiz to a class, with an optional due date."""
+    assignment = assignments.assign(session, user, classroom_id, data.course, data.module, data.quiz, data.due)
+    return _assignment_out(assignment, assignments.target(courses.catalogue(session), assignment), lang)
+
+
+@api.get("/classes/{classroom_id}/gradebook", response_model=GradebookOut,
+         responses={403: {"description": "Your teacher account is not confirmed yet"},
+                    404: {"description": "Not a class of yours"}})
+def api_gradebook(classroom_id: Id, session: DbSession, user: ApiUser, lang: ApiLang):
+    """One row per learner (those who need help first), one cell per assignment."""
+    classroom = service.class_with_learner_data(session, user, classroom_id)
+    book = assignments.gradebook(session, classroom)
+    return GradebookOut(
+        class_id=classroom.id,
+        assignments=[_assignment_out(a, book.targets[a.id], lang) for a in book.assignments],
+        rows=[GradebookRowOut(
+            learner_id=row.learner.id, username=row.learner.username, display_name=row.learner.display_name,
+            stuck=bool(row.stuck), stuck_reasons=[gettext(lang, reason, **values) for reason, values in row.stuck],
+            last_activity=row.last_activity,
+            cells=[CellOut(assignment_id=c.assignment.id, state=c.state.value, best_score=c.best_score,
+                           attempts=c.attempts, done_at=c.done_at) for c in row.cells],
+        ) for row in book.rows])
+
+
+@api.get("/me/assignments", response_model=list[MyAssignmentOut])
+def api_my_assignments(session: DbSession, user: ApiUser, lang: ApiLang):
+    """What the teachers of your classes assigned you, with the due date and where you stand."""
+    return [MyAssignmentOut(class_id=m.classroom.id, class_name=m.classroom.name,
+                            assignment=_assignment_out(m.cell.assignment, m.target, lang), state=m.cell.state.value,
+                            best_score=m.cell.best_score, attempts=m.cell.attempts, url=f"/{lang}{m.target.url}")
+            for m in assignments.my_assignments(session, user)]
+
 
 @api.delete("/classes/{classroom_id}/membership", status_code=204, tags=["classes"],
             responses={404: {"description": "Not a member of this class"}})
@@ -58,7 +148,7 @@ def _page(request: Request, lang: str, session, user, error: str | None = None, 
         "taught": service.classes_taught(session, user), "memberships": service.memberships(session, user),
         "confirmed": service.is_confirmed_teacher(user), "awaiting_message": service.AWAITING_CONFIRMATION,
         "vouches": user.role == Role.admin or bool(service.coordinated(session, user)),
-        "error": error, "form": form or {},
+        "error": error, "form": form or {}, "languages": LANGUAGE_NAMES,
     }, lang=lang, status_code=status_code)
 
 
@@ -67,13 +157,18 @@ def classes_page(request: Request, lang: PageLang, session: DbSession, user: Pag
     return _page(request, lang, session, user)
 
 
+LANGUAGE_NAMES = {"kk": "Қазақ тілі", "ru": "Русский язык"}
+
+
 @pages.post("/{lang}/classes", dependencies=[Csrf])
 def open_class(request: Request, lang: PageLang, session: DbSession, user: PageUser,
-               name: Annotated[str, Form()] = ""):
+               name: Annotated[str, Form()] = "", group: Annotated[str, Form()] = "",
+               language: Annotated[str, Form()] = ""):
     try:
-        service.open_class(session, user, name)
-    except service.ClassError as error:
-        return _page(request, lang, session, user, gettext(lang, error.message), {"name": name}, 422)
+        service.open_class(session, user, name, group, language or None)
+    except InvalidField as error:
+        return _page(request, lang, session, user, gettext(lang, error.message),
+                     {"name": name, "group": group, "language": language}, 422)
     return RedirectResponse(f"/{lang}/classes", status_code=303)
 
 
@@ -120,3 +215,142 @@ def appoint_coordinator(request: Request, lang: PageLang, user_id: Id, session: 
     except service.InvalidField as error:
         return _teachers_page(request, lang, session, user, gettext(lang, error.message), 422)
     return RedirectResponse(f"/{lang}/admin/teachers", status_code=303)
+
+
+# ---------------------------------------------------------------- gradebook pages
+
+def _gradebook_page(request: Request, lang: str, session, user, classroom_id: int, error: str | None = None,
+                    form: dict | None = None, status_code: int = 200):
+    classroom = service.class_with_learner_data(session, user, classroom_id)
+    book = assignments.gradebook(session, classroom)
+    return render(request, "institutions/gradebook.html", {
+        "classroom": classroom, "book": book, "states": assignments.STATE_NAMES,
+        "choices": _choices(session, lang), "local_text": assignments.local_text,
+        "score_text": assignments.score_text, "error": error, "form": form or {}, "languages": LANGUAGE_NAMES,
+    }, lang=lang, status_code=status_code)
+
+
+def _choices(session, lang: str) -> list[tuple[str, str]]:
+    """What can be assigned, as (form value, label): each course, its modules and its quizzes."""
+    clang = content_language(lang)
+    choices = []
+    for course in courses.catalogue(session).courses:
+        title = course.title.get(clang, "")
+        choices.append((course.slug, title))
+        for module in course.modules:
+            choices.append((f"{course.slug}/module/{module.slug}", f"{title}: {module.title.get(clang, '')}"))
+        for quiz in course.quizzes:
+            choices.append((f"{course.slug}/quiz/{quiz.slug}", assignments._quiz_title(course, quiz, lang)))
+    return choices
+
+
+@pages.get("/{lang}/classes/{classroom_id}/gradebook")
+def gradebook_page(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    """A confirmed teacher's gradebook of a class: assignments, each learner's state, who needs help."""
+    return _gradebook_page(request, lang, session, user, classroom_id)
+
+
+@pages.get("/{lang}/classes/{classroom_id}/gradebook.csv")
+def gradebook_csv(lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    classroom = service.class_with_learner_data(session, user, classroom_id)
+    body = assignments.gradebook_csv(assignments.gradebook(session, classroom), lang)
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="gradebook-{classroom.id}.csv"'})
+
+
+@pages.post("/{lang}/classes/{classroom_id}/assignments", dependencies=[Csrf])
+def assign(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser,
+           target: Annotated[str, Form()] = "", due: Annotated[str, Form()] = ""):
+    course, _, rest = target.partition("/")
+    kind, _, slug = rest.partition("/")
+    try:
+        assignments.assign(session, user, classroom_id, course, slug if kind == "module" else None,
+                           slug if kind == "quiz" else None, due)
+    except InvalidField as error:
+        return _gradebook_page(request, lang, session, user, classroom_id, gettext(lang, error.message),
+                               {"target": target, "due": due}, 422)
+    return RedirectResponse(f"/{lang}/classes/{classroom_id}/gradebook", status_code=303)
+
+
+@pages.post("/{lang}/classes/{classroom_id}/archive", dependencies=[Csrf])
+def archive(lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    service.archive_class(session, user, classroom_id)
+    return RedirectResponse(f"/{lang}/classes", status_code=303)
+
+
+@pages.post("/{lang}/classes/{classroom_id}/members/{user_id}/remove", dependencies=[Csrf])
+def remove_learner(lang: PageLang, classroom_id: Id, user_id: Id, session: DbSession, user: PageUser):
+    service.remove_learner(session, user, classroom_id, user_id)
+    return RedirectResponse(f"/{lang}/classes/{classroom_id}/gradebook", status_code=303)
+
+
+# ---------------------------------------------------------------- the directory of institutions
+
+def _uploads(request: Request) -> Path:
+    return request.app.state.settings.var_dir / "imports"
+
+
+def _directory_page(request: Request, lang: str, session, status_code: int = 200, **context):
+    counts = directory.counts_by_kind(session)
+    return render(request, "institutions/directory.html",
+                  {"counts": counts, "total": sum(n for _, n in counts), "kind_names": INSTITUTION_KIND_NAMES,
+                   **context}, lang=lang, status_code=status_code)
+
+
+@pages.get("/{lang}/admin/institutions", dependencies=[Depends(require_role(Role.admin))])
+def directory_page(request: Request, lang: PageLang, session: DbSession):
+    return _directory_page(request, lang, session)
+
+
+@pages.post("/{lang}/admin/institutions/check", dependencies=[Depends(require_role(Role.admin)), Csrf])
+def directory_check(request: Request, lang: PageLang, session: DbSession, raw: SubmittedForm):
+    """A dry run of an uploaded file; the file is kept (with the reasons, when refused)."""
+    upload = raw.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _directory_page(request, lang, session, 422, error=gettext(lang, "Choose a CSV file."))
+    data = upload.file.read()
+    kept_as = directory.keep(_uploads(request), data)
+    checked = directory.check(session, data)
+    if not checked.clean:
+        directory.keep_reasons(_uploads(request), kept_as, checked)
+    return _directory_page(request, lang, session, 200 if checked.clean else 422, checked=checked, upload=kept_as,
+                           file_name=upload.filename)
+
+
+@pages.post("/{lang}/admin/institutions/import", dependencies=[Depends(require_role(Role.admin)), Csrf])
+def directory_import(request: Request, lang: PageLang, session: DbSession,
+                     upload: Annotated[str, Form(max_length=64)] = "", file_name: Annotated[str, Form(max_length=300)] = ""):
+    """Import exactly the file that was checked (it is checked once more: the directory may have changed)."""
+    data = directory.kept(_uploads(request), upload)
+    if data is None:
+        return _directory_page(request, lang, session, 404,
+                               error=gettext(lang, "This upload is no longer kept. Please upload the file again."))
+    checked = directory.check(session, data)
+    if not checked.clean:
+        return _directory_page(request, lang, session, 422, checked=checked, upload=upload, file_name=file_name)
+    return _directory_page(request, lang, session, imported=directory.import_rows(session, checked))
+
+
+@pages.get("/{lang}/institutions/search")
+def institution_search(request: Request, lang: PageLang, session: DbSession,
+                       institution_q: Annotated[str, Query(max_length=100)] = ""):
+    """Institutions by part of their name: the list to choose from (htmx), or a page of its own."""
+    context = {"institution_query": institution_q, "institution_matches": directory.search(session, institution_q),
+               "chosen_institution": None, "region_names": REGION_NAMES}
+    return render(request, "institutions/search.html", context, lang=lang,
+                  fragment="institutions/_institution_choices.html")
+
+
+@api.post("/institutions/{institution_id}/adoptions", response_model=AdoptionOut, status_code=201,
+          responses={404: {"description": "No such institution, or not yours to record for"}})
+def api_record_adoption(institution_id: Id, data: AdoptionIn, session: DbSession, user: ApiUser):
+    """Record that the institution teaches a course in a programme or discipline (an admin, or its coordinator)."""
+    return directory.record_adoption(session, user, institution_id, data.course, data.programme, data.since)
+
+
+@api.get("/institutions/{institution_id}/adoptions", response_model=list[AdoptionOut],
+         responses={404: {"description": "No such institution"}})
+def api_adoptions(institution_id: Id, session: DbSession, _user: ApiUser):
+    if session.get(Institution, institution_id) is None:
+        raise NotFound
+    return directory.adoptions_of(session, institution_id)

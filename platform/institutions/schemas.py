@@ -1,9 +1,10 @@
-"""JSON shapes of the classes and teacher-confirmation API."""
+"""JSON shapes of the classes, teacher-confirmation and course-adoption API."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TeacherOut(BaseModel):
@@ -14,3 +15,92 @@ class TeacherOut(BaseModel):
     institution: str | None
     created_at: datetime
     teacher_confirmed_at: datetime | None
+
+
+class ClassIn(BaseModel):
+    name: str = Field(max_length=200)
+    group: str | None = Field(default=None, max_length=200)
+    language: Literal["kk", "ru"] | None = None
+
+
+class ClassOut(BaseModel):
+    id: int
+    name: str
+    group: str | None
+    language: str
+    join_code: str
+    archived_at: datetime | None
+
+
+class JoinIn(BaseModel):
+    code: str = Field(max_length=100)
+
+
+class AssignmentIn(BaseModel):
+    course: str = Field(max_length=200)
+    module: str | None = Field(default=None, max_length=200)
+    quiz: str | None = Field(default=None, max_length=200)
+    due: datetime | None = Field(default=None, description="A zone-less date and time is read as Almaty time")
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    class_id: int
+    course: str
+    module: str | None
+    quiz: str | None
+    title: str
+    due: datetime | None = Field(description="UTC")
+    due_local: str | None = Field(description="Asia/Almaty time, YYYY-MM-DD HH:MM")
+    created_at: datetime
+
+
+class CellOut(BaseModel):
+    assignment_id: int
+    state: Literal["not_started", "in_progress", "done", "done_late", "overdue"]
+    best_score: float | None
+    attempts: int
+    done_at: datetime | None
+
+
+class GradebookRowOut(BaseModel):
+    learner_id: int
+    username: str
+    display_name: str
+    stuck: bool
+    stuck_reasons: list[str]
+    last_activity: datetime | None
+    cells: list[CellOut]
+
+
+class GradebookOut(BaseModel):
+    class_id: int
+    assignments: list[AssignmentOut]
+    rows: list[GradebookRowOut]
+
+
+class MyAssignmentOut(BaseModel):
+    class_id: int
+    class_name: str
+    assignment: AssignmentOut
+    state: Literal["not_started", "in_progress", "done", "done_late", "overdue"]
+    best_score: float | None
+    attempts: int
+    url: str
+
+
+class AdoptionIn(BaseModel):
+    course: str = Field(max_length=60)
+    programme: str = Field(max_length=200)  # the programme or discipline the course is taught in
+    since: date
+
+
+class AdoptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    institution_id: int
+    course_slug: str
+    programme: str
+    since: date
+    recorded_at: datetime

@@ -35,18 +35,30 @@ class ClassError(InvalidField):
 
 # ---------------------------------------------------------------- classes
 
-def open_class(session: Session, teacher: User, name: str) -> Classroom:
+CLASS_LANGUAGES = ("kk", "ru")
+
+
+def open_class(session: Session, teacher: User, name: str, group: str | None = None,
+               language: str | None = None) -> Classroom:
     """A new class with a fresh six-character join code (an unconfirmed teacher may prepare one)."""
     if teacher.role not in (Role.teacher, Role.admin):
         raise ClassError("name", N_("Only teachers can open a class."))
-    name = name.strip()
+    name, group = name.strip(), (group or "").strip() or None
+    errors = {}
     if not name or len(name) > 80:
-        raise ClassError("name", N_("Give the class a name of 1 to 80 characters."))
+        errors["name"] = N_("Give the class a name of 1 to 80 characters.")
+    if group is not None and len(group) > 40:
+        errors["group"] = N_("Write the grade or group in at most 40 characters.")
+    language = language or (teacher.language if teacher.language in CLASS_LANGUAGES else "kk")
+    if language not in CLASS_LANGUAGES:
+        errors["language"] = N_("Choose Kazakh or Russian.")
+    if errors:
+        raise InvalidField(errors=errors)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
         if session.exec(select(Classroom.id).where(Classroom.join_code == code)).first() is None:
             break
-    classroom = Classroom(teacher_id=teacher.id, name=name, join_code=code)
+    classroom = Classroom(teacher_id=teacher.id, name=name, join_code=code, group=group, language=language)
     session.add(classroom)
     session.flush()
     return classroom
@@ -56,6 +68,9 @@ def join_class(session: Session, learner: User, code: str) -> Classroom:
     classroom = session.exec(select(Classroom).where(Classroom.join_code == code.strip().upper())).first()
     if classroom is None:
         raise ClassError("code", N_("There is no class with this code. Check the code with your teacher."))
+    if classroom.archived_at is not None:
+        raise ClassError("code", N_("This class has been archived and can no longer be joined. Ask your teacher "
+                                    "for the code of their current class."))
     exists = session.exec(select(ClassMember).where(ClassMember.classroom_id == classroom.id,
                                                     ClassMember.user_id == learner.id)).first()
     if exists is None:
@@ -69,6 +84,25 @@ def leave_class(session: Session, learner: User, classroom_id: int) -> None:
                                                   col(ClassMember.user_id) == learner.id))
     if left.rowcount == 0:
         raise NotFound
+
+
+def remove_learner(session: Session, teacher: User, classroom_id: int, learner_id: int) -> None:
+    """The teacher takes a learner out of their class; the learner's own progress stays theirs."""
+    classroom = taught_class(session, teacher, classroom_id)
+    removed = session.exec(delete(ClassMember).where(col(ClassMember.classroom_id) == classroom.id,
+                                                     col(ClassMember.user_id) == learner_id))
+    if removed.rowcount == 0:
+        raise NotFound
+
+
+def archive_class(session: Session, teacher: User, classroom_id: int, now: datetime | None = None) -> Classroom:
+    """Archive a class: its members and results stay, but nobody can join it or be assigned through it."""
+    classroom = taught_class(session, teacher, classroom_id)
+    if classroom.archived_at is None:
+        classroom.archived_at = now or utcnow()
+        session.add(classroom)
+        session.flush()
+    return classroom
 
 
 def classes_taught(session: Session, teacher: User) -> list[Classroom]:

@@ -78,8 +78,6 @@ def test_quiz_page_never_contains_the_keys(learner):
     named = set(re.findall(r'(?:value|for)="q?-?([^"]*)"', html))
     assert not {"a", "b", "c", "true", "false"} & named  # choices are named by the attempt's tokens only
     assert not [n for n in named if n.endswith(("-a", "-b", "-true", "-false", "-collect", "-train", "-check"))]
-    positions = [html.index(f">{item}</label>") for item in ("Collect", "Train", "Check")]
-    assert positions != sorted(positions)  # ordering items are not shown in the keyed order
 
 
 def test_htmx_quiz_submission_returns_only_the_graded_fragment(learner, loaded):

@@ -113,11 +113,29 @@ def test_teacher_pages_have_no_serious_accessibility_violations(page, live_serve
     page.locator("#class-name").press("Enter")
     expect(page.locator("code")).to_have_count(1)
     found = {}
-    for name in ("classes", "class-tutor", "oversight", "teachers"):
+    admin_pages = {"oversight": "tutor", "teachers": "teachers", "institutions": "institutions"}
+    for name in ("classes", "class-tutor", *admin_pages):
         if name == "class-tutor":
             page.get_by_role("link", name=re.compile("Tutor conversations|Тьютормен|Беседы")).click()
             page.wait_for_url(re.compile(r"/classes/\d+/tutor$"))
-        elif name in ("oversight", "teachers"):
-            page.goto(f"{live_server}/{lang}/admin/{'tutor' if name == 'oversight' else 'teachers'}")
+        elif name in admin_pages:
+            page.goto(f"{live_server}/{lang}/admin/{admin_pages[name]}")
         audit(page, lang, name, found)
+    assert found == {}
+
+
+def test_registration_finds_the_institution_as_you_type(page, live_server, session):
+    from gennation.platform.institutions.models import Institution
+    session.add(Institution(name="Қызылорда жоғары аграрлық-техникалық колледжі", kind="college", region="kyzylorda",
+                            name_ru="Кызылординский высший аграрно-технический колледж"))
+    session.commit()
+    page.goto(f"{live_server}/kk/register")
+    page.get_by_label("Пайдаланушы аты").fill("колледж-оқушысы")
+    page.locator("#institution_q").fill("аграрлық")
+    choice = page.get_by_label(re.compile("Қызылорда жоғары аграрлық-техникалық колледжі"))
+    expect(choice).to_be_visible()  # found as you type (htmx), without leaving the page
+    choice.check()
+    expect(page.get_by_label("Пайдаланушы аты")).to_have_value("колледж-оқушысы")
+    found = {}
+    audit(page, "kk", "register-institution", found)
     assert found == {}

@@ -1,5 +1,5 @@
 """schemathesis against the whole JSON API, anonymous and signed in: whatever it sends, no answer is
-a server error and no status is missing from /openapi.json."""
+a server error, no status is missing from /openapi.json, and every body has its documented shape."""
 import tempfile
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from gennation.platform.app import create_app
 from gennation.platform.settings import Settings
@@ -38,4 +38,4 @@ def test_no_server_error_and_no_undocumented_status(case, client, who):
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=who)
     response = client.request(kwargs.pop("method"), kwargs.pop("url"), **{
         key: value for key, value in kwargs.items() if key in ("params", "headers", "json", "content", "data", "cookies")})
-    case.validate_response(response, checks=[no_server_error, status_code_conformance])
+    case.validate_response(response, checks=[no_server_error, status_code_conformance, response_schema_conformance])

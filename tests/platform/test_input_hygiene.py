@@ -46,3 +46,36 @@ def test_a_username_that_only_looks_like_a_taken_one_is_refused(client):
         assert "выглядит так же, как уже занятое" in response.text or "уже занято" in response.text, lookalike
         assert f'value="{lookalike}"' in response.text  # the form comes back filled in
     register(client, "aliya-admin", lang="ru")  # a different name is welcome
+
+
+def test_json_under_any_json_media_type_and_multipart_forms_are_checked_too(client):
+    """FastAPI reads application/*+json (and a body without a content type) as JSON; multipart forms
+    skip the body guard and are checked where the form is read."""
+    body = b'{"username": "sneaky", "password": "correct horse 42", "display_name": "N\\u0000UL", ' \
+           b'"region": "astana", "category": "adult"}'
+    for content_type in ("application/problem+json", "application/vnd.example+json; charset=utf-8"):
+        response = client.post("/api/v1/auth/register", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 422, content_type
+    token = csrf_of(client.get("/kk/register").text)
+    fields = {"csrf_token": token, "username": "multi", "language": "kk", **REGISTRATION, "display_name": "X\x00Y"}
+    response = client.post("/kk/register", files={k: (None, v) for k, v in fields.items()})
+    assert response.status_code == 422 and "сақтауға болмайтын таңбалар" in response.text
+
+
+def test_a_nul_in_the_query_string_is_a_named_422(client):
+    response = client.get("/api/v1/courses", params={"lang": "kk\x00"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "lang"]
+    assert client.get("/kk/institutions/search", params={"institution_q": "ab\x00cd"}).status_code == 422
+
+
+def test_a_server_error_page_carries_the_security_headers(app, loaded):
+    from fastapi.testclient import TestClient
+
+    @app.get("/api/v1/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/boom")
+    assert response.status_code == 500 and "a bug" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff" and "frame-ancestors" in response.headers["content-security-policy"]

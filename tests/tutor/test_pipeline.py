@@ -185,3 +185,18 @@ def test_a_question_on_the_page_stays_within_its_query_budget(scripted_app, mode
             assert "event: final" in client.get(stream).text
     assert len(asked) <= 6, asked  # person, limit, conversation (found or made), question
     assert len(answered) <= 11, answered  # person, pending check, prepare (with open attempts), record
+
+
+def test_an_open_module_quiz_elsewhere_does_not_muzzle_the_tutor_on_a_lesson(scripted_app, db):
+    """Only final exams (which lead to certificates) are guarded from every page; a module quiz left
+    open is for learning, and its facts are the lessons' own."""
+    runtime = scripted_app.state.tutor
+    with db.unit_of_work() as session:
+        user = register_learner(session, "curious")
+        quiz = courses.get_course(session, "ai-basics-school").quiz("neural-networks-quiz")
+        courses.open_attempt(session, user, quiz)
+        asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, course="ai-basics-school",
+                                                                  lesson="ai-around-us"))
+    with db.unit_of_work() as session:
+        prepared = service.prepare(session, runtime, user.id, asked.id)
+    assert prepared.keys == [] and not prepared.quiz_page

@@ -233,3 +233,34 @@ def test_too_many_registrations_from_one_address_keep_the_form_filled_in(client,
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     assert "Из вашей сети зарегистрировано слишком много аккаунтов" in refused.text
     assert 'value="second-of-the-class"' in refused.text and REGISTRATION["password"] not in refused.text
+
+
+def test_the_registration_form_finds_the_institution_without_javascript_and_keeps_what_was_typed(client, session):
+    from gennation.platform.institutions.models import Institution
+    school = Institution(name="Абай атындағы № 5 мектеп-лицей", name_ru="Школа-лицей № 5 имени Абая", kind="school",
+                         region="abai")
+    session.add(school)
+    session.commit()
+    token = csrf_of(client.get("/kk/register").text)
+    form = {"csrf_token": token, "username": "finder", "language": "kk", **REGISTRATION}
+    found = client.post("/kk/register", data={**form, "institution_q": "абай атындағы", "find_institution": "1"})
+    assert found.status_code == 200 and f'name="institution_id" value="{school.id}"' in found.text
+    assert 'value="finder"' in found.text and REGISTRATION["password"] not in found.text  # filled in, no password
+    fragment = client.get("/ru/institutions/search", params={"institution_q": "ЛИЦЕЙ № 5"}, headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="institution-choices"') and "Школа-лицей № 5 имени Абая" in fragment.text
+    done = client.post("/kk/register", data={**form, "institution_id": str(school.id)}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "Абай атындағы № 5 мектеп-лицей" in client.get("/kk/account").text
+
+
+def test_a_person_changes_their_details_and_a_bad_field_keeps_the_form(learner):
+    page = learner.get("/ru/account/profile").text
+    assert 'value="Әлия Нұрғалиқызы"' in page
+    bad = learner.post("/ru/account/profile", data={"csrf_token": csrf_of(page), "display_name": "Әлия Серікқызы",
+                                                    "region": "mars", "category": "school_student", "language": "ru"})
+    assert bad.status_code == 422 and 'value="Әлия Серікқызы"' in bad.text
+    good = learner.post("/ru/account/profile", data={"csrf_token": csrf_of(page), "display_name": "Әлия Серікқызы",
+                                                     "region": "turkistan", "category": "school_student",
+                                                     "school_grade": "10", "language": "ru"}, follow_redirects=False)
+    assert good.status_code == 303 and good.headers["location"] == "/ru/account"
+    assert "Әлия Серікқызы" in learner.get("/ru/account").text

@@ -238,3 +238,21 @@ def test_a_learner_leaves_and_the_teacher_sees_nothing_more(client, session, mon
     assert client.delete(f"/api/v1/classes/{room.id}/membership", headers=headers).status_code == 404
     page = client.get(f"/kk/classes/{room.id}/tutor").text
     assert "Модель деген не?" not in page and service.members(session, room) == []
+
+
+def test_a_confirmed_teacher_who_moves_to_another_institution_must_be_confirmed_again(session):
+    from gennation.platform.accounts.schemas import ProfileIn, RegistrationIn
+    from gennation.platform.accounts.service import register as register_account, update_profile
+    first = Institution(name="№ 1 мектеп", kind="school", region="astana")
+    second = Institution(name="№ 2 мектеп", kind="school", region="astana")
+    session.add_all([first, second])
+    session.flush()
+    teacher = register_account(session, RegistrationIn(**{**REGISTRATION, **TEACHER}, username="mover", language="kk",
+                                                       institution_id=first.id))
+    service.confirm_teacher(session, teacher.id, by=None)
+    profile = {"display_name": teacher.display_name, "region": teacher.region, "category": teacher.category.value,
+               "language": "kk"}
+    update_profile(session, teacher, ProfileIn(**profile, institution_id=first.id))
+    assert teacher.teacher_confirmed_at is not None  # the same institution: still confirmed
+    update_profile(session, teacher, ProfileIn(**profile, institution_id=second.id))
+    assert teacher.teacher_confirmed_at is None and not service.is_confirmed_teacher(teacher)
