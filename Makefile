@@ -47,11 +47,12 @@ run: setup model
 	$(BIN)/gennation courses load
 	$(BIN)/gennation serve --port $(PORT)
 
-# Debian's Chromium drives the browser tests (never a browser downloaded by a test tool).
+# Debian's Chromium drives the browser tests (never a browser downloaded by a test tool); zbarimg reads
+# the QR codes the platform draws.
 browser:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null; \
-	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; fi; }
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/zbarimg; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core zbar-tools >/dev/null; \
+	  else echo "Browser tests need Debian's chromium and zbar-tools: sudo apt-get install chromium chromium-driver zbar-tools"; fi; }
 
 test: setup model browser
 	$(BIN)/pytest

@@ -2,16 +2,18 @@
 coordinators confirm teachers; admins import the directory of institutions (pages and JSON API)."""
 from __future__ import annotations
 
-from pathlib import Path
+import io
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+import qrcode
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from gennation.courses import service as courses
 from gennation.frontend.rendering import render
-from gennation.platform.accounts.models import Role
+from gennation.platform.accounts.models import Role, User
 from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGION_NAMES
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user, require_role,
@@ -182,6 +184,28 @@ def join_class(request: Request, lang: PageLang, session: DbSession, user: PageU
     return RedirectResponse(f"/{lang}/classes", status_code=303)
 
 
+@pages.get("/{lang}/join/{code}")
+def join_link(request: Request, lang: PageLang, session: DbSession, user: PageUser, code: Annotated[str, Path(max_length=12)]):
+    """The class's join link (and what its QR code opens): which class it is, and a button to join."""
+    try:
+        classroom = service.class_to_join(session, code)
+    except service.ClassError as error:
+        return render(request, "institutions/join.html", {"error": gettext(lang, error.message)}, lang=lang,
+                      status_code=404)
+    teacher = session.get(User, classroom.teacher_id)
+    return render(request, "institutions/join.html", {"classroom": classroom, "teacher": teacher}, lang=lang)
+
+
+@pages.get("/{lang}/classes/{classroom_id}/join-code.png")
+def join_qr(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    """A QR code of the class's join link, to show on the classroom screen (its own teacher only)."""
+    classroom = service.taught_class(session, user, classroom_id)
+    image = qrcode.make(f"{str(request.base_url).rstrip('/')}/{lang}/join/{classroom.join_code}", box_size=12)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
 @pages.post("/{lang}/classes/{classroom_id}/leave", dependencies=[Csrf])
 def leave_class(lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
     service.leave_class(session, user, classroom_id)
@@ -286,7 +310,7 @@ def remove_learner(lang: PageLang, classroom_id: Id, user_id: Id, session: DbSes
 
 # ---------------------------------------------------------------- the directory of institutions
 
-def _uploads(request: Request) -> Path:
+def _uploads(request: Request) -> FilePath:
     return request.app.state.settings.var_dir / "imports"
 
 

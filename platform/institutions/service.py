@@ -64,13 +64,19 @@ def open_class(session: Session, teacher: User, name: str, group: str | None = N
     return classroom
 
 
-def join_class(session: Session, learner: User, code: str) -> Classroom:
-    classroom = session.exec(select(Classroom).where(Classroom.join_code == code.strip().upper())).first()
+def class_to_join(session: Session, code: str) -> Classroom:
+    """The class a join code opens, or ClassError saying why it opens none."""
+    classroom = session.exec(select(Classroom).where(Classroom.join_code == code.strip().upper()[:12])).first()
     if classroom is None:
         raise ClassError("code", N_("There is no class with this code. Check the code with your teacher."))
     if classroom.archived_at is not None:
         raise ClassError("code", N_("This class has been archived and can no longer be joined. Ask your teacher "
                                     "for the code of their current class."))
+    return classroom
+
+
+def join_class(session: Session, learner: User, code: str) -> Classroom:
+    classroom = class_to_join(session, code)
     exists = session.exec(select(ClassMember).where(ClassMember.classroom_id == classroom.id,
                                                     ClassMember.user_id == learner.id)).first()
     if exists is None:
