@@ -1,6 +1,6 @@
 # Production image: the same set-up as `make setup`, without the test tools.
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake nodejs npm \
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake nodejs npm fonts-dejavu-core fonts-dejavu-extra \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .

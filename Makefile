@@ -48,11 +48,12 @@ run: setup model
 	$(BIN)/gennation serve --port $(PORT)
 
 # Debian's Chromium drives the browser tests (never a browser downloaded by a test tool); zbarimg reads
-# the QR codes the platform draws.
+# the QR codes the platform draws; poppler's pdftotext/pdftoppm read the certificates back; DejaVu is the
+# font the certificates embed (it has every Kazakh letter).
 browser:
-	@{ test -x /usr/bin/chromium && test -x /usr/bin/zbarimg; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core zbar-tools >/dev/null; \
-	  else echo "Browser tests need Debian's chromium and zbar-tools: sudo apt-get install chromium chromium-driver zbar-tools"; fi; }
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/zbarimg && test -x /usr/bin/pdftoppm && test -f /usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core fonts-dejavu-extra zbar-tools poppler-utils >/dev/null; \
+	  else echo "Browser tests need Debian's chromium, zbar-tools, poppler-utils and the DejaVu fonts: sudo apt-get install chromium chromium-driver zbar-tools poppler-utils fonts-dejavu-core fonts-dejavu-extra"; fi; }
 
 test: setup model browser
 	$(BIN)/pytest

@@ -29,6 +29,8 @@ class Course(SQLModel, table=True):
     position: int = 0
     audience: str = Field(max_length=20)
     pass_mark: int = 70
+    hours: int = 0  # study hours, stated on certificates
+    completion: str = Field(default="all_steps", max_length=20)  # see courses.source.COMPLETIONS
     title: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     content_version: str = Field(max_length=64)
@@ -96,6 +98,8 @@ class Enrollment(SQLModel, table=True):
     course_id: int = Field(foreign_key="course.id", ondelete="CASCADE", index=True)
     enrolled_at: datetime = Field(default_factory=utcnow)
     last_lesson_id: int | None = Field(default=None, foreign_key="lesson.id", ondelete="SET NULL")
+    # When the last lesson was opened (not on a reload of a read one): where its reading time starts.
+    last_opened_at: datetime | None = None
     completed_at: datetime | None = None
 
 
@@ -105,6 +109,9 @@ class LessonProgress(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
     lesson_id: int = Field(foreign_key="lesson.id", ondelete="CASCADE", index=True)
     read_at: datetime = Field(default_factory=utcnow)
+    # An estimate: from opening the lesson to "I have read this lesson", capped (a tab left open is not
+    # hours of reading); 0 when the opening was not seen (read through the API, or before enrolling).
+    seconds: int = Field(default=0)
 
 
 class QuizAttempt(SQLModel, table=True):
@@ -138,6 +145,7 @@ class CourseCompletion(SQLModel, table=True):
     course_id: int = Field(foreign_key="course.id", ondelete="CASCADE", index=True)
     content_version: str = Field(max_length=64)
     score: float | None = None
+    hours: int = 0  # the course's hours when it was completed: what the certificate states
     completed_at: datetime = Field(default_factory=utcnow)
 
 

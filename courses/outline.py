@@ -105,6 +105,8 @@ class CourseOutline:
     modules: tuple[ModuleOutline, ...]
     final_exam: QuizOutline | None
     counts: CourseCounts
+    hours: int = 0
+    completion: str = "all_steps"
 
     @property
     def lessons(self) -> tuple[LessonOutline, ...]:
@@ -212,7 +214,7 @@ def build(session: Session, version: tuple[tuple[int, str], ...]) -> Catalogue:
                               words.get(course_id, {"kk": 0, "ru": 0}))
         outlines.append(CourseOutline(course.id, course.slug, course.position, course.audience, course.pass_mark,
                                       course.title, course.summary, course.content_version, module_outlines,
-                                      final, counts))
+                                      final, counts, course.hours, course.completion))
     return Catalogue(version, tuple(outlines))
 
 

@@ -10,7 +10,7 @@ import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, or_
@@ -80,7 +80,7 @@ def load_course(session: Session, source: CourseSource) -> str:
         return "unchanged"
     course = _upsert(session, Course, {"slug": source.id}, {
         "position": source.position, "audience": source.audience, "pass_mark": source.pass_mark,
-        "title": source.title, "summary": source.summary, "content_version": source.version,
+        "hours": source.hours, "completion": source.completion, "title": source.title, "summary": source.summary, "content_version": source.version,
         "retired": False, "updated_at": utcnow(),
     })
     modules_kept, quizzes_kept = set(), set()
@@ -189,7 +189,10 @@ class CourseProgress:
 
     @property
     def completed(self) -> bool:
-        """The one definition of a completed course: every lesson read, every quiz and the final test passed."""
+        """The one definition of a completed course: every lesson read, every quiz and the final test passed;
+        or, for a course completed by its final exam, that exam passed."""
+        if self.course.completion == "final_exam":
+            return self.final_passed
         return all(m.completed for m in self.modules) and (self.final_exam is None or self.final_passed)
 
 
@@ -256,14 +259,39 @@ def enroll(session: Session, user: User, course: CourseOutline, state: LearnerSt
 
 def note_lesson_opened(session: Session, user: User, course: CourseOutline, lesson: LessonOutline,
                        state: LearnerState) -> None:
-    """Remember the lesson a learner opened last, so that "continue" takes them back to it.
+    """Remember the lesson a learner opened last, so that "continue" takes them back to it, and when, so
+    that the time until "I have read this lesson" can be estimated.
 
     Called from a GET on purpose: opening a lesson is the only signal of where a learner is. It writes
-    only for an enrolled learner and only when the lesson changed, so reloading a page writes nothing."""
+    only for an enrolled learner and only when the lesson changed, or when an unread lesson is opened again
+    after longer than a reading counts (the reading starts anew), so reloading a page mostly writes nothing."""
     enrollment = state.enrollments.get(course.id)
-    if enrollment and enrollment.last_lesson_id != lesson.id:
+    if enrollment is None:
+        return
+    now = utcnow()
+    opened = _utc(enrollment.last_opened_at)
+    if enrollment.last_lesson_id != lesson.id or (
+            lesson.id not in state.read and (opened is None or now - opened > LESSON_READING_CAP)):
         enrollment.last_lesson_id = lesson.id
+        enrollment.last_opened_at = now
         session.add(enrollment)
+
+
+# A reading longer than this counts as this long: a tab left open overnight is not hours of study.
+LESSON_READING_CAP = timedelta(minutes=20)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Datetimes read back from SQLite come without a zone; every stored one is UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def reading_seconds(enrollment: Enrollment, lesson_id: int, now: datetime) -> int:
+    """Seconds from opening `lesson_id` to now, capped; 0 when its opening was not seen."""
+    opened = _utc(enrollment.last_opened_at)
+    if enrollment.last_lesson_id != lesson_id or opened is None:
+        return 0
+    return int(max(timedelta(0), min(now - opened, LESSON_READING_CAP)).total_seconds())
 
 
 def mark_lesson_read(session: Session, user: User, course: CourseOutline, lesson: LessonOutline) -> CourseProgress:
@@ -271,7 +299,9 @@ def mark_lesson_read(session: Session, user: User, course: CourseOutline, lesson
     state = learner_state(session, user)
     enrollment = enroll(session, user, course, state)
     if lesson.id not in state.read:
-        session.add(LessonProgress(user_id=user.id, lesson_id=lesson.id))
+        now = utcnow()
+        session.add(LessonProgress(user_id=user.id, lesson_id=lesson.id, read_at=now,
+                                   seconds=reading_seconds(enrollment, lesson.id, now)))
         state.read.add(lesson.id)
     enrollment.last_lesson_id = lesson.id
     session.add(enrollment)
@@ -291,7 +321,7 @@ def complete_if_done(session: Session, user: User, course: CourseOutline, state:
         enrollment.completed_at = utcnow()
         session.add(enrollment)
         completion = CourseCompletion(user_id=user.id, course_id=course.id, score=progress.final_score,
-                                      content_version=course.content_version)
+                                      hours=course.hours, content_version=course.content_version)
         session.add(completion)
         session.flush()
         for hook in completion_hooks:

@@ -23,6 +23,9 @@ WORD_RE = re.compile(r"\w+")
 GLOSSARY_LINK_RE = re.compile(r"\[([^\]]+)\]\(glossary:([^)\s]*)\)")
 IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 AUDIENCES = ("school", "civil_servant", "citizen", "teacher")
+# What completes a course: every lesson, quiz and the final exam; or, where the course says so (the
+# civil-service course, whose agencies count the exam), passing the final exam alone.
+COMPLETIONS = ("all_steps", "final_exam")
 KINDS = ("single", "multiple", "true_false", "numeric", "ordering")
 LINE = "__line__"
 
@@ -98,6 +101,8 @@ class CourseSource:
     audience: str
     pass_mark: int
     version: str
+    hours: int = 0  # the study hours a completion certifies
+    completion: str = "all_steps"  # or "final_exam": passing the final exam alone completes the course
     title: dict[str, str] = field(default_factory=dict)
     summary: dict[str, str] = field(default_factory=dict)
     modules: list[ModuleSource] = field(default_factory=list)
@@ -536,8 +541,18 @@ def read_course(course_dir: Path, glossary: dict[str, dict[str, dict]], rules: C
     if not isinstance(pass_mark, int) or not 1 <= pass_mark <= 100:
         reader.error(path, data[LINE], "pass_mark must be a whole number from 1 to 100")
         pass_mark = 70
+    hours = data.get("hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 200:
+        reader.error(path, data[LINE], "hours must be a whole number from 1 to 200 (the study hours a certificate states)")
+        hours = 0
+    completion = data.get("completion", "all_steps")
+    if completion not in COMPLETIONS:
+        reader.error(path, data[LINE], f"completion must be one of {', '.join(COMPLETIONS)}")
+        completion = "all_steps"
+    elif completion == "final_exam" and not data.get("final_exam"):
+        reader.error(path, data[LINE], "completion: final_exam needs a final_exam")
     course = CourseSource(id=course_id, position=int(data.get("position") or 0), audience=str(data.get("audience")),
-                          pass_mark=pass_mark, version=_version(course_dir))
+                          pass_mark=pass_mark, version=_version(course_dir), hours=hours, completion=completion)
     modules = data.get("modules")
     if not isinstance(modules, list) or not modules:
         reader.error(path, data[LINE], "'modules' must be a non-empty list")

@@ -21,8 +21,11 @@ TEMPLATE_DIRS = {
     "frontend": ROOT / "frontend" / "templates",
     "accounts": ROOT / "platform" / "accounts" / "templates",
     "institutions": ROOT / "platform" / "institutions" / "templates",
+    "agencies": ROOT / "platform" / "agencies" / "templates",
+    "metrics": ROOT / "platform" / "metrics" / "templates",
     "courses": ROOT / "courses" / "templates",
     "tutor": ROOT / "tutor" / "templates",
+    "certificates": ROOT / "certificates" / "templates",
 }
 STATIC_DIR = ROOT / "frontend" / "static"
 PUBLIC_MAX_AGE = 60  # seconds a shared cache may serve an anonymous page before asking again

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from gennation.courses import service as courses
 from gennation.frontend.rendering import LANGUAGE_COOKIE, environment, render
 from gennation.platform.accounts import service as accounts
+from gennation.platform.agencies import service as agencies
 from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
@@ -46,6 +47,9 @@ def home(request: Request, lang: PageLang, session: DbSession, user: CurrentUser
     mine = assignments.my_assignments(session, user) if user else []
     return render(request, "frontend/home.html", {
         "courses": cards, "assignments": mine, "states": assignments.STATE_NAMES, "local_text": assignments.local_text,
+        "mandates": agencies.my_mandates(session, user) if user else [],
+        "agency_invitations": agencies.invitations(session, user) if user else [],
+        "agencies_coordinated": agencies.agencies_coordinated(session, user) if user else [],
     }, lang=lang,
                   public=courses.catalogue(session).tag if user is None else None)
 

@@ -116,18 +116,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tutor = tutor
     app.state.counters = counters_for(settings.redis_url)
 
+    from gennation.certificates import routes as certificates_routes
+    from gennation.certificates import tasks as certificates_tasks
     from gennation.courses import routes as courses_routes
     from gennation.frontend import routes as frontend_routes
     from gennation.platform.accounts import routes as accounts_routes
+    from gennation.platform.agencies import routes as agencies_routes
     from gennation.platform.institutions import routes as institutions_routes
+    from gennation.platform.metrics import routes as metrics_routes
     from gennation.tutor import routes as tutor_routes
 
+    certificates_tasks.install(settings)  # issue on course completion; PDFs drawn after commit
     app.include_router(frontend_routes.api)
-    for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api):
+    for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api,
+                   agencies_routes.api, metrics_routes.api, certificates_routes.api):
         # Before any route: a cookie-signed state change needs the CSRF token; writes are rate-limited.
         app.include_router(router, dependencies=[ApiGuard], responses=API_ERRORS)
     app.include_router(accounts_routes.pages)
     app.include_router(institutions_routes.pages)
+    app.include_router(agencies_routes.pages)
+    app.include_router(metrics_routes.pages)
+    app.include_router(certificates_routes.pages)
     app.include_router(courses_routes.pages)
     app.include_router(tutor_routes.pages)
     app.include_router(frontend_routes.pages)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, gt=0, le=200)
     # Seconds an anonymous visitor's page is kept in the process and sent again (0: never).
     page_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+    # The platform's public address: certificates' QR codes and badges point under it.
+    public_url: str = Field(default="http://127.0.0.1:8000", description="e.g. https://gennation.kz")
 
     @field_validator("database_url")
     @classmethod

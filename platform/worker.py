@@ -6,7 +6,8 @@ from celery import Celery
 
 from gennation.platform.settings import Settings, get_settings
 
-TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks"]
+TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks", "gennation.platform.metrics.tasks",
+                "gennation.certificates.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -21,6 +22,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_acks_late=True,
         worker_prefetch_multiplier=1,
+        task_routes={"certificates.*": {"queue": "certificates"}},  # PDFs: `worker -Q certificates`
+        # `celery -A gennation.platform.worker beat`: the indicators' rollup, every quarter of an hour.
+        beat_schedule={"indicators-rollup": {"task": "metrics.roll_up", "schedule": 15 * 60}},
     )
     app.conf.gennation_settings = settings
     return app

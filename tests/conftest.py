@@ -167,13 +167,28 @@ def register(client: TestClient, username: str = "aliya", lang: str = "kk", **ov
     return client
 
 
+def sign_in(client: TestClient, username: str, lang: str = "kk", password: str = REGISTRATION["password"]) -> str:
+    """Sign in through the form (the client's earlier cookies dropped); returns a CSRF token of the new session."""
+    client.cookies.clear()
+    token = csrf_of(client.get(f"/{lang}/login").text)
+    response = client.post(f"/{lang}/login", data={"csrf_token": token, "username": username, "password": password},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text[:300]
+    return csrf_of(client.get(f"/{lang}/").text)
+
+
 @pytest.fixture
 def learner(client) -> TestClient:
     return register(client)
 
 
-def api_token(client: TestClient, username: str = "api-user") -> dict:
-    response = client.post("/api/v1/auth/register", json={"username": username, "language": "ru", **REGISTRATION})
+def api_token(client: TestClient, username: str = "api-user", **fields) -> dict:
+    """Register through the API (fields override the defaults) and return the bearer header; the client's
+    browser cookies are kept as they were."""
+    kept = dict(client.cookies)
+    client.cookies.clear()
+    response = client.post("/api/v1/auth/register", json={"language": "ru", **REGISTRATION, **fields, "username": username})
+    client.cookies.update(kept)
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

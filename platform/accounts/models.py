@@ -85,3 +85,21 @@ personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(
                     single=True)
 personal_data.holds("signed_in_devices", SignIn, SignIn.user_id,
                     dump=lambda row: row.model_dump(exclude={"secret_hash"}, mode="json"))
+
+
+class FirstTimeCode(SQLModel, table=True):
+    """The first-time code of an account made for someone else (a teacher's pupil, an agency's employee):
+    its owner signs in once with it and chooses a password. Only the code's hash is kept; the code itself
+    is shown once, on the sheet its maker prints."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", unique=True)
+    code_hash: str = Field(max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None  # claimed: the owner has chosen a password
+
+
+personal_data.holds("first_time_code", FirstTimeCode, FirstTimeCode.user_id,
+                    dump=lambda row: row.model_dump(exclude={"code_hash"}, mode="json"))

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from gennation.courses import service as courses
 from gennation.frontend.rendering import error_response, render
-from gennation.platform.accounts import service
+from gennation.platform.accounts import first_time, service
 from gennation.platform.accounts.models import REGIONS, SELF_SERVICE_ROLES, Category, SignInKind
 from gennation.platform.accounts.schemas import (
-    DeletionIn, LoginIn, PasswordChangeIn, ProfileIn, ProfileOut, RegistrationIn, SignInOut, TokenOut,
+    ClaimIn, DeletionIn, LoginIn, PasswordChangeIn, ProfileIn, ProfileOut, RegistrationIn, SignInOut, TokenOut,
 )
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES, ROLE_NAMES
 from gennation.platform import personal_data
@@ -304,3 +304,48 @@ def api_delete(data: DeletionIn, session: DbSession, user: ApiUser):
     """Delete the account and everything kept about the person; needs the password."""
     service.delete_account(session, user, data.password)
     return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- first sign-in of an account made for someone
+
+START_FIELDS = ("username", "code")
+
+
+@pages.get("/{lang}/start")
+def start_page(request: Request, lang: PageLang, username: Annotated[str, Query(max_length=40)] = ""):
+    """The first sign-in with the code from a printed sheet (its QR code opens this with the username)."""
+    return render(request, "accounts/start.html", {"form": {"username": username}, "errors": {}}, lang=lang)
+
+
+@pages.post("/{lang}/start", dependencies=[Csrf])
+def start_submit(request: Request, lang: PageLang, session: DbSession, raw: SubmittedForm):
+    form = {key: str(raw.get(key, ""))[:200] for key in START_FIELDS}
+    password, again = str(raw.get("password", ""))[:1024], str(raw.get("password2", ""))[:1024]
+    headers, status = None, 422
+    if password != again:
+        errors = {"password2": gettext(lang, "The two passwords are not the same.")}
+    else:
+        try:
+            user = first_time.claim(session, request.app.state.counters, form["username"], form["code"], password,
+                                    client_address(request))
+        except InvalidField as error:
+            errors = {field: gettext(lang, message) for field, message in error.errors.items()}
+        except first_time.TooManyCodeAttempts as error:
+            errors, status = {"form": gettext(lang, error.message, **error.values)}, 429
+            headers = {"Retry-After": str(error.retry_after)}
+        else:
+            service.update_language(session, user, lang)  # the language they chose to read the page in
+            _sign_in(request, session, user)
+            return RedirectResponse(f"/{lang}/", status_code=303)
+    return render(request, "accounts/start.html", {"form": form, "errors": errors}, lang=lang,
+                  status_code=status, headers=headers)
+
+
+@api.post("/accounts/claim", response_model=TokenOut, responses={**RATE_LIMITED, 422: {
+    "description": "Wrong username or code, an expired or used code, or a bad password"}})
+def api_claim(request: Request, data: ClaimIn, session: DbSession):
+    """The first sign-in of an account someone made for you: the first-time code from your sheet and a new
+    password. Answers a token, as sign-in does; the code then no longer works."""
+    user = first_time.claim(session, request.app.state.counters, data.username, data.code, data.password,
+                            client_address(request))
+    return _token(request, session, user)

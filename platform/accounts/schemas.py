@@ -69,3 +69,11 @@ class ProfileOut(BaseModel):
     institution_id: int | None
     language: str
     created_at: datetime
+
+
+class ClaimIn(BaseModel):
+    """The first sign-in of an account made for someone else: the code from the printed sheet and a new password."""
+
+    username: str = Field(max_length=200)
+    code: str = Field(max_length=40)
+    password: str = Field(max_length=1024)

@@ -8,7 +8,7 @@ Functions only flush; `now` may be given to look at the gradebook at another mom
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ from gennation.platform.institutions.service import ClassError, taught_class
 ALMATY = ZoneInfo("Asia/Almaty")
 STUCK_FAILURES = 3  # failed attempts in a row at an assigned quiz
 STUCK_IDLE = timedelta(days=7)  # no progress while something is not done
+# A quiz attempt open longer than this counts as this long (lessons: courses.LESSON_READING_CAP).
+QUIZ_TIME_CAP = timedelta(minutes=30)
 
 
 class State(StrEnum):
@@ -169,6 +171,7 @@ class Cell:
     best_score: float | None = None
     attempts: int = 0  # graded attempts at the assignment's scored quiz
     done_at: datetime | None = None
+    seconds: int = 0  # estimated time on the assignment's lessons and quizzes (see `time_spent`)
 
 
 @dataclass
@@ -178,6 +181,7 @@ class Row:
     cells: list[Cell]
     last_activity: datetime | None = None
     stuck: list[tuple[str, dict]] = field(default_factory=list)  # (reason message id, values)
+    seconds: int = 0  # estimated time on everything assigned to the class, each lesson and attempt once
 
 
 @dataclass
@@ -185,6 +189,7 @@ class _Activity:
     """One learner's work on the assigned lessons and quizzes since joining a class."""
 
     read: dict[int, datetime] = field(default_factory=dict)  # lesson id: when read
+    reading: dict[int, int] = field(default_factory=dict)  # lesson id: estimated seconds of reading
     attempts: dict[int, list] = field(default_factory=dict)  # quiz id: attempts (graded or not), in order
 
 
@@ -192,12 +197,13 @@ def _activities(session: Session, users, lessons: set[int], quizzes: set[int]) -
     """Lessons read and attempts of `users` (a user id or a subquery of ids): two queries."""
     def who(column):
         return column == users if isinstance(users, int) else col(column).in_(users)
-    read: dict[int, list[tuple[int, datetime]]] = {}
+    read: dict[int, list[tuple[int, datetime, int]]] = {}
     if lessons:
-        for user_id, lesson_id, read_at in session.exec(
-                select(LessonProgress.user_id, LessonProgress.lesson_id, LessonProgress.read_at)
+        for user_id, lesson_id, read_at, seconds in session.exec(
+                select(LessonProgress.user_id, LessonProgress.lesson_id, LessonProgress.read_at,
+                       LessonProgress.seconds)
                 .where(who(LessonProgress.user_id), col(LessonProgress.lesson_id).in_(lessons))):
-            read.setdefault(user_id, []).append((lesson_id, as_utc(read_at)))
+            read.setdefault(user_id, []).append((lesson_id, as_utc(read_at), seconds or 0))
     attempts: dict[int, list] = {}
     if quizzes:
         # Only the columns a gradebook needs: not the questions, layouts and answers of every attempt.
@@ -211,13 +217,27 @@ def _activities(session: Session, users, lessons: set[int], quizzes: set[int]) -
 
 def _since(read, attempts, user_id: int, joined_at: datetime) -> _Activity:
     activity = _Activity()
-    for lesson_id, read_at in read.get(user_id, ()):
+    for lesson_id, read_at, seconds in read.get(user_id, ()):
         if read_at >= joined_at:
             activity.read[lesson_id] = read_at
+            activity.reading[lesson_id] = seconds
     for attempt in attempts.get(user_id, ()):
         if as_utc(attempt.started_at) >= joined_at:
             activity.attempts.setdefault(attempt.quiz_id, []).append(attempt)
     return activity
+
+
+def attempt_seconds(attempt) -> int:
+    """The time from opening a quiz attempt to submitting it, capped; 0 for an attempt still open."""
+    if attempt.graded_at is None or attempt.started_at is None:
+        return 0
+    spent = as_utc(attempt.graded_at) - as_utc(attempt.started_at)
+    return int(max(timedelta(0), min(spent, QUIZ_TIME_CAP)).total_seconds())
+
+
+def _seconds(activity: _Activity, lessons, quizzes) -> int:
+    return (sum(activity.reading.get(lesson_id, 0) for lesson_id in lessons)
+            + sum(attempt_seconds(a) for quiz_id in quizzes for a in activity.attempts.get(quiz_id, ())))
 
 
 def _cell(assignment: Assignment, goal: Target | None, activity: _Activity, now: datetime) -> Cell:
@@ -231,7 +251,7 @@ def _cell(assignment: Assignment, goal: Target | None, activity: _Activity, now:
         touched = touched or bool(tries)
         passed = [as_utc(a.graded_at) for a in tries if a.passed and a.graded_at is not None]
         finished.append(min(passed) if passed else None)
-    cell = Cell(assignment, State.not_started)
+    cell = Cell(assignment, State.not_started, seconds=_seconds(activity, goal.lessons, goal.quizzes))
     if goal.scored is not None:
         graded = [a for a in activity.attempts.get(goal.scored.id, []) if a.graded_at is not None]
         cell.attempts = len(graded)
@@ -258,7 +278,9 @@ def _row(learner: User, joined_at: datetime, assignments: list[Assignment], goal
     cells = [_cell(a, goals[a.id], activity, now) for a in assignments]
     moments = [*activity.read.values()] + [as_utc(m) for tries in activity.attempts.values() for a in tries
                                            for m in (a.started_at, a.graded_at) if m is not None]
-    row = Row(learner, joined_at, cells, max(moments, default=None))
+    # The activity holds only assigned lessons and quizzes: each counts once, even when two assignments share it.
+    row = Row(learner, joined_at, cells, max(moments, default=None),
+              seconds=_seconds(activity, activity.reading, activity.attempts))
     assigned_quizzes = {quiz_id for goal in goals.values() if goal for quiz_id in goal.quizzes}
     failures = max((_failures_in_a_row(activity.attempts.get(q, [])) for q in assigned_quizzes), default=0)
     if failures >= STUCK_FAILURES:
@@ -278,6 +300,7 @@ class Gradebook:
     assignments: list[Assignment]
     targets: dict[int, Target | None]
     rows: list[Row]  # stuck learners first, then by name
+    learners: int = 0  # in the class, before any filter
 
 
 def gradebook(session: Session, classroom: Classroom, now: datetime | None = None) -> Gradebook:
@@ -296,7 +319,97 @@ def gradebook(session: Session, classroom: Classroom, now: datetime | None = Non
     rows = [_row(user, as_utc(joined_at), assignments, goals, _since(read, attempts, user.id, as_utc(joined_at)), now)
             for user, joined_at in members]
     rows.sort(key=lambda row: (not row.stuck, row.learner.display_name.casefold(), row.learner.id))
-    return Gradebook(classroom, assignments, goals, rows)
+    return Gradebook(classroom, assignments, goals, rows, len(rows))
+
+
+# ---------------------------------------------------------------- filters
+
+# What the state filter offers: "stuck" is a row's mark, the others are cells' states.
+FILTER_STATES = {"stuck": N_("needs help"), State.overdue.value: N_("overdue"),
+                 State.not_started.value: N_("not started"), State.in_progress.value: N_("in progress"),
+                 State.done.value: N_("finished"), State.done_late.value: N_("done late")}
+NAME_FILTER_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    state: str = ""  # a key of FILTER_STATES, or "" for all
+    assignment_id: int | None = None  # show this assignment's column only
+    name: str = ""  # part of a learner's name or username
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state or self.assignment_id or self.name)
+
+    def query(self) -> dict[str, str]:
+        """The filters as GET parameters (for the CSV link and the page's address)."""
+        return {key: str(value) for key, value in
+                (("state", self.state), ("assignment", self.assignment_id or ""), ("q", self.name)) if value}
+
+
+def parse_filters(book: Gradebook, state: str = "", assignment: str = "", name: str = "") -> tuple[Filters, dict]:
+    """Filters from GET parameters; values that mean nothing in this class are left out, each with
+    a message id saying so (a page shows them, the API refuses them)."""
+    problems = {}
+    state = (state or "").strip()
+    if state and state not in FILTER_STATES:
+        problems["state"] = N_("There is no such state to filter by: showing every state.")
+        state = ""
+    assignment_id = None
+    if (assignment or "").strip():
+        ids = {a.id for a in book.assignments}
+        value = assignment.strip()
+        assignment_id = int(value) if value.isdecimal() and len(value) < 12 and int(value) in ids else None
+        if assignment_id is None:
+            problems["assignment"] = N_("This class has no such assignment: showing every assignment.")
+    return Filters(state, assignment_id, (name or "").strip()[:NAME_FILTER_LENGTH]), problems
+
+
+def _matches(row: Row, filters: Filters) -> bool:
+    if filters.name:
+        wanted = filters.name.casefold()
+        if wanted not in row.learner.display_name.casefold() and wanted not in row.learner.username.casefold():
+            return False
+    if filters.state == "stuck":
+        return bool(row.stuck)
+    if filters.state == State.done.value:  # "finished" includes work finished late
+        return any(cell.state in (State.done, State.done_late) for cell in row.cells)
+    if filters.state:
+        return any(cell.state == filters.state for cell in row.cells)
+    return True
+
+
+def filtered(book: Gradebook, filters: Filters) -> Gradebook:
+    """The rows (and, for one assignment, the column) the filters keep; no query, the same numbers."""
+    if not filters.active:
+        return book
+    assignments, rows = book.assignments, book.rows
+    if filters.assignment_id is not None:
+        assignments = [a for a in assignments if a.id == filters.assignment_id]
+        rows = [replace(row, cells=[c for c in row.cells if c.assignment.id == filters.assignment_id])
+                for row in rows]
+    rows = [row for row in rows if _matches(row, filters)]
+    return replace(book, assignments=assignments, rows=rows)
+
+
+# ---------------------------------------------------------------- time spent
+
+def minutes(seconds: int) -> int:
+    """Whole minutes, as the page and the CSV show them (any time at all is at least one minute)."""
+    return max(1, round(seconds / 60)) if seconds > 0 else 0
+
+
+def time_text(seconds: int, lang: str) -> str:
+    """ "1 h 5 min" in the page's language; "" for no time."""
+    total = minutes(seconds)
+    if not total:
+        return ""
+    hours, rest = divmod(total, 60)
+    if not hours:
+        return gettext(lang, "%(minutes)s min", minutes=rest)
+    if not rest:
+        return gettext(lang, "%(hours)s h", hours=hours)
+    return gettext(lang, "%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
 
 
 @dataclass
@@ -345,19 +458,20 @@ def gradebook_csv(book: Gradebook, lang: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     header = [gettext(lang, "Learner"), gettext(lang, "Username"), gettext(lang, "Needs help"),
-              gettext(lang, "Last activity")]
+              gettext(lang, "Last activity"), gettext(lang, "Time spent, minutes (estimate)")]
     for assignment in book.assignments:
         goal = book.targets[assignment.id]
         title = goal.title[lang] if goal else assignment.course_slug
         header += [f"{title}: {gettext(lang, 'state')}", f"{title}: {gettext(lang, 'best score')}",
-                   f"{title}: {gettext(lang, 'attempts')}"]
+                   f"{title}: {gettext(lang, 'attempts')}", f"{title}: {gettext(lang, 'minutes')}"]
     writer.writerow(header)
     for row in book.rows:
         line = [row.learner.display_name, row.learner.username,
                 "; ".join(gettext(lang, reason, **values) for reason, values in row.stuck),
-                local_text(row.last_activity)]
+                local_text(row.last_activity), str(minutes(row.seconds))]
         for cell in row.cells:
-            line += [gettext(lang, STATE_NAMES[cell.state]), score_text(cell.best_score), str(cell.attempts)]
+            line += [gettext(lang, STATE_NAMES[cell.state]), score_text(cell.best_score), str(cell.attempts),
+                     str(minutes(cell.seconds))]
         writer.writerow(line)
     return "\ufeff" + out.getvalue()
 

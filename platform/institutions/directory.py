@@ -89,19 +89,28 @@ def _decode(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def read_text(data: bytes) -> tuple[str, str, str] | RowError:
+    """An uploaded CSV file's text, encoding and delimiter (the header's most frequent of ";", ",", tab:
+    Excel here writes ";"), or the reason it is not a CSV text file."""
+    decoded = _decode(data)
+    if decoded is None:
+        return RowError(1, "", N_("The file is neither UTF-8 nor Windows-1251 text."))
+    text, encoding = decoded
+    if "\x00" in text:
+        return RowError(1, "", N_("The file is not a CSV text file."))
+    header_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=header_line.count) if any(d in header_line for d in ";,\t") else ","
+    return text, encoding, delimiter
+
+
 def check(session: Session, data: bytes) -> Checked:
     """A dry run of a directory file: reads and checks every row, writes nothing."""
     checked = Checked()
-    decoded = _decode(data)
-    if decoded is None:
-        checked.errors.append(RowError(1, "", N_("The file is neither UTF-8 nor Windows-1251 text.")))
+    read = read_text(data)
+    if isinstance(read, RowError):
+        checked.errors.append(read)
         return checked
-    text, checked.encoding = decoded
-    if "\x00" in text:
-        checked.errors.append(RowError(1, "", N_("The file is not a CSV text file.")))
-        return checked
-    header_line = text.split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","  # Excel here writes ";"
+    text, checked.encoding, delimiter = read
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED if name not in header]

@@ -61,6 +61,8 @@ class Classroom(SQLModel, table=True):
     language: str = Field(default="kk", max_length=2)  # the language it is taught in: kk or ru
     # An archived class keeps its members and results, but can no longer be joined or assigned to.
     archived_at: datetime | None = None
+    # The school, college or agency the class belongs to, from the directory (the teacher's, unless chosen).
+    institution_id: int | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL", index=True)
 
 
 class ClassMember(SQLModel, table=True):
@@ -119,3 +121,18 @@ personal_data.holds("class_memberships", ClassMember, ClassMember.user_id)
 personal_data.holds("institutions_coordinated", Coordinator, Coordinator.user_id)
 personal_data.holds("assignments_given", Assignment, Assignment.created_by)
 personal_data.holds("course_adoptions_recorded", Adoption, Adoption.recorded_by)
+
+
+class ClassInvitation(SQLModel, table=True):
+    """A teacher's class list named someone who already has an account: they join only if they accept
+    (on their classes page), and until then the teacher sees nothing of them."""
+
+    __table_args__ = (UniqueConstraint("classroom_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    classroom_id: int = Field(foreign_key="classroom.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    invited_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+personal_data.holds("class_invitations", ClassInvitation, ClassInvitation.user_id)

@@ -21,6 +21,8 @@ class ClassIn(BaseModel):
     name: str = Field(max_length=200)
     group: str | None = Field(default=None, max_length=200)
     language: Literal["kk", "ru"] | None = None
+    institution_id: int | None = Field(default=None, description="From the directory; left out: the teacher's "
+                                                                  "institution; null: none")
 
 
 class ClassOut(BaseModel):
@@ -30,6 +32,8 @@ class ClassOut(BaseModel):
     language: str
     join_code: str
     archived_at: datetime | None
+    institution_id: int | None = None
+    institution: str | None = Field(default=None, description="Its name in the language asked for")
 
 
 class JoinIn(BaseModel):
@@ -61,6 +65,9 @@ class CellOut(BaseModel):
     best_score: float | None
     attempts: int
     done_at: datetime | None
+    seconds_spent: int = Field(description="An estimate: lesson reading (at most 20 min a lesson) and quiz attempts "
+                                           "(at most 30 min each)")
+    minutes_spent: int = Field(description="seconds_spent in whole minutes, as the page and the CSV show it")
 
 
 class GradebookRowOut(BaseModel):
@@ -70,11 +77,15 @@ class GradebookRowOut(BaseModel):
     stuck: bool
     stuck_reasons: list[str]
     last_activity: datetime | None
+    seconds_spent: int = Field(description="Estimated time on all the class's assignments, each lesson and "
+                                           "attempt counted once")
+    minutes_spent: int
     cells: list[CellOut]
 
 
 class GradebookOut(BaseModel):
     class_id: int
+    learners: int = Field(description="Learners in the class, before filters")
     assignments: list[AssignmentOut]
     rows: list[GradebookRowOut]
 
@@ -104,3 +115,14 @@ class AdoptionOut(BaseModel):
     programme: str
     since: date
     recorded_at: datetime
+
+
+class TeacherInviteIn(BaseModel):
+    name: str = Field(max_length=80)
+
+
+class TeacherInvitedOut(BaseModel):
+    user_id: int
+    name: str
+    username: str
+    first_time_code: str  # shown once: the teacher signs in with it at /{lang}/start and chooses a password

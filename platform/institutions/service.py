@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlmodel import Session, col, delete, select
 
 from gennation.platform.accounts.models import Role, User
+from gennation.platform.accounts.service import normal_username
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Forbidden, InvalidField, NotFound
 from gennation.platform.i18n import N_
-from gennation.platform.institutions.models import ClassMember, Classroom, Coordinator, Institution
+from gennation.platform.institutions.models import ClassMember, Classroom, Coordinator, Institution, InstitutionKind
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud in class
 
@@ -39,10 +40,12 @@ CLASS_LANGUAGES = ("kk", "ru")
 
 
 def open_class(session: Session, teacher: User, name: str, group: str | None = None,
-               language: str | None = None) -> Classroom:
-    """A new class with a fresh six-character join code (an unconfirmed teacher may prepare one)."""
+               language: str | None = None, institution_id: int | None = None,
+               no_institution: bool = False) -> Classroom:
+    """A new class with a fresh six-character join code (an unconfirmed teacher may prepare one). It belongs
+    to `institution_id` from the directory, else (unless `no_institution`) to the teacher's institution."""
     if teacher.role not in (Role.teacher, Role.admin):
-        raise ClassError("name", N_("Only teachers can open a class."))
+        raise Forbidden(N_("Only teachers can open a class."))
     name, group = name.strip(), (group or "").strip() or None
     errors = {}
     if not name or len(name) > 80:
@@ -52,13 +55,18 @@ def open_class(session: Session, teacher: User, name: str, group: str | None = N
     language = language or (teacher.language if teacher.language in CLASS_LANGUAGES else "kk")
     if language not in CLASS_LANGUAGES:
         errors["language"] = N_("Choose Kazakh or Russian.")
+    if institution_id is None and not no_institution:
+        institution_id = teacher.institution_id
+    elif institution_id is not None and session.get(Institution, institution_id) is None:
+        errors["institution_id"] = N_("There is no such institution in the directory. Choose one from the list.")
     if errors:
         raise InvalidField(errors=errors)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
         if session.exec(select(Classroom.id).where(Classroom.join_code == code)).first() is None:
             break
-    classroom = Classroom(teacher_id=teacher.id, name=name, join_code=code, group=group, language=language)
+    classroom = Classroom(teacher_id=teacher.id, name=name, join_code=code, group=group, language=language,
+                          institution_id=institution_id)
     session.add(classroom)
     session.flush()
     return classroom
@@ -174,18 +182,21 @@ def is_confirmed_teacher(user: User) -> bool:
 
 
 def coordinated(session: Session, user: User) -> list[Institution]:
-    """The institutions `user` coordinates (none unless they are still a confirmed teacher)."""
-    if not is_confirmed_teacher(user):
-        return []
-    return list(session.exec(select(Institution).join(Coordinator).where(Coordinator.user_id == user.id)
-                             .order_by(Institution.name)))
+    """The institutions `user` was appointed to coordinate. The coordinator of a school, college or
+    university vouches for teachers, so counts only while still a confirmed teacher; an agency's
+    coordinator (HR, say) may hold any role."""
+    rows = session.exec(select(Institution).join(Coordinator).where(Coordinator.user_id == user.id)
+                        .order_by(Institution.name)).all()
+    teacher = is_confirmed_teacher(user)
+    return [institution for institution in rows if teacher or institution.kind == InstitutionKind.state_body]
 
 
 def _vouching_scope(session: Session, by: User) -> list[int] | None:
     """The institutions whose teachers `by` may confirm; None for all (an admin). Forbidden for the rest."""
     if by.role == Role.admin:
         return None
-    institutions = coordinated(session, by)
+    # An agency has no teachers to vouch for: its coordinator (HR, of any role) confirms nobody.
+    institutions = [i for i in coordinated(session, by) if i.kind != InstitutionKind.state_body]
     if not institutions:
         raise Forbidden
     return [institution.id for institution in institutions]
@@ -226,13 +237,60 @@ def appoint_coordinator(session: Session, by: User, user_id: int) -> Coordinator
         raise NotFound
     if teacher.teacher_confirmed_at is None or teacher.institution_id is None:
         raise InvalidField("user_id", N_("Only a confirmed teacher with an institution can coordinate it."))
-    coordinator = session.exec(select(Coordinator).where(Coordinator.user_id == teacher.id,
-                                                         Coordinator.institution_id == teacher.institution_id)).first()
+    return _appointed(session, session.get(Institution, teacher.institution_id), teacher)
+
+
+def appoint(session: Session, by: User, institution_id: int, username: str) -> Coordinator:
+    """An admin makes an account the coordinator of an institution: for a school, college or university a
+    confirmed teacher; for an agency anyone (its HR officer, say). The account joins the institution."""
+    if by.role != Role.admin:
+        raise Forbidden
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound
+    person = session.exec(select(User).where(User.username == normal_username(username))).first()
+    if person is None:
+        raise InvalidField("username", N_("There is no account with this username."))
+    if person.institution_id not in (None, institution.id):
+        raise InvalidField("username", N_("This account belongs to another institution; its owner can change that "
+                                          "in their details first."))
+    if institution.kind != InstitutionKind.state_body and not is_confirmed_teacher(person):
+        raise InvalidField("username", N_("Only a confirmed teacher with an institution can coordinate it."))
+    person.institution_id = institution.id
+    session.add(person)
+    return _appointed(session, institution, person)
+
+
+def _appointed(session: Session, institution: Institution, person: User) -> Coordinator:
+    coordinator = session.exec(select(Coordinator).where(Coordinator.user_id == person.id,
+                                                         Coordinator.institution_id == institution.id)).first()
     if coordinator is None:
-        coordinator = Coordinator(institution_id=teacher.institution_id, user_id=teacher.id)
+        coordinator = Coordinator(institution_id=institution.id, user_id=person.id)
         session.add(coordinator)
         session.flush()
     return coordinator
+
+
+def coordinators_of(session: Session, institution_id: int) -> list[User]:
+    return list(session.exec(select(User).join(Coordinator, col(Coordinator.user_id) == User.id)
+                             .where(Coordinator.institution_id == institution_id).order_by(User.display_name)))
+
+
+def invite_teacher(session: Session, by: User, institution_id: int, name: str, lang: str) -> tuple[User, str]:
+    """A coordinator (or an admin) makes an account for a teacher of their school, college or university,
+    with a first-time code. Inviting is vouching: the teacher is confirmed at once."""
+    from gennation.platform.accounts import first_time
+    from gennation.platform.accounts.models import Category
+
+    institution = session.get(Institution, institution_id)
+    if institution is None or institution.kind == InstitutionKind.state_body or (
+            by.role != Role.admin and institution not in coordinated(session, by)):
+        raise NotFound
+    teacher, code = first_time.create_account(session, by, name, role=Role.teacher, category=Category.adult,
+                                              region=institution.region, institution_id=institution.id, language=lang)
+    teacher.teacher_confirmed_at = utcnow()
+    session.add(teacher)
+    return teacher, code
 
 
 def confirmed_teachers(session: Session) -> list[tuple[User, Institution | None, bool]]:

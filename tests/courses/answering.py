@@ -74,3 +74,20 @@ def attempt_answers(attempt, answers: dict) -> dict:
         else:
             out[slug] = token_of.get(value, value) if isinstance(value, str) else value
     return out
+
+
+PERFECT_EXAM = {f"e{n}": "a" for n in range(1, 5)}
+
+
+def complete_test_course(client, course, headers: dict) -> None:
+    """Complete the fixture course through the API: every lesson read, every quiz and the final test passed."""
+    from tests.courses.test_service import PERFECT
+    for lesson in course.lessons:
+        client.post(f"/api/v1/courses/test-course/lessons/{lesson.slug}/read", headers=headers)
+    for quiz, answers in (("basics-quiz", PERFECT), ("practice-quiz", {"p1": "a", "p2": "true"}),
+                          ("final-exam", PERFECT_EXAM)):
+        attempt = client.post(f"/api/v1/courses/test-course/quizzes/{quiz}/attempts", headers=headers,
+                              params={"lang": "ru"}).json()
+        graded = client.post(f"/api/v1/attempts/{attempt['attempt_id']}", headers=headers,
+                             json=api_answers(attempt, course.quiz(quiz), "ru", answers))
+        assert graded.json()["passed"], graded.text

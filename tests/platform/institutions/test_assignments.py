@@ -100,7 +100,8 @@ def test_the_whole_teacher_flow_through_the_api_page_and_csv(client, session, lo
         assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
         header, line = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert header[0] == gettext(lang, "Learner")
-        assert line[1] == "okushy" and line[4:] == [gettext(lang, "finished"), f"{graded['score']:g}", "1"]
+        # minutes spent: the API read no lesson page and submitted the quiz at once
+        assert line[1] == "okushy" and line[4:] == ["0", gettext(lang, "finished"), f"{graded['score']:g}", "1", "0"]
 
 
 def test_due_dates_make_work_overdue_or_done_late(client, session, loaded, teacher, classroom):
@@ -238,7 +239,7 @@ def no_inline_code(html: str) -> list[str]:
     return parser.found
 
 
-def test_the_gradebook_costs_the_same_queries_for_3_or_12_learners(client, session, loaded, teacher, classroom, app):
+def test_the_gradebook_costs_the_same_queries_for_3_or_30_learners(client, session, loaded, teacher, classroom, app):
     mugalim = found(session, "mugalim")
     assignments.assign(session, mugalim, classroom["id"], "test-course", module="basics")
     assignments.assign(session, mugalim, classroom["id"], "test-course", quiz="basics-quiz")
@@ -251,19 +252,23 @@ def test_the_gradebook_costs_the_same_queries_for_3_or_12_learners(client, sessi
             client.post("/api/v1/classes/join", headers=headers, json={"code": classroom["join_code"]})
             complete_basics(client, headers, quiz)
 
-    def measure() -> int:
-        client.get(f"/api/v1/classes/{classroom['id']}/gradebook", headers=teacher)
+    def measure(path="") -> int:
+        client.get(f"/api/v1/classes/{classroom['id']}/gradebook{path}", headers=teacher)
         with count_queries(app.state.engine) as statements:
-            response = client.get(f"/api/v1/classes/{classroom['id']}/gradebook", headers=teacher)
+            response = client.get(f"/api/v1/classes/{classroom['id']}/gradebook{path}", headers=teacher)
         assert response.status_code == 200
+        assert all(row["seconds_spent"] >= 0 for row in response.json()["rows"])
         return len(statements), len(response.json()["rows"])
 
     add_learners([f"first{n}" for n in range(3)])
     three, rows = measure()
     assert rows == 3
-    add_learners([f"more{n}" for n in range(9)])
-    twelve, rows = measure()
-    assert rows == 12 and twelve == three, (three, twelve)
+    filtered_three, _ = measure("?state=done&q=first")
+    add_learners([f"more{n}" for n in range(27)])
+    thirty, rows = measure()
+    assert rows == 30 and thirty == three, (three, thirty)
+    filtered_thirty, rows = measure("?state=done&q=first")
+    assert rows == 3 and filtered_thirty == filtered_three, (filtered_three, filtered_thirty)
 
 
 def sign_in_page(client, username: str, lang: str) -> str:
@@ -301,3 +306,178 @@ def test_the_class_pages_keep_what_the_teacher_typed_and_archive_in_russian(clie
     assert page.status_code == 422 and f'value="{room.join_code}"' in page.text
     assert gettext("ru", "This class has been archived and can no longer be joined. Ask your teacher for the code "
                          "of their current class.") in page.text
+
+
+# ---------------------------------------------------------------- time spent, filters, the class's institution
+
+def test_time_spent_counts_reading_and_attempts_capped(client, session, loaded, teacher, classroom):
+    learner = account(client, "okushy")
+    client.post("/api/v1/classes/join", headers=learner, json={"code": classroom["join_code"]})
+    mugalim = found(session, "mugalim")
+    module = assignments.assign(session, mugalim, classroom["id"], "test-course", module="basics")
+    quiz_only = assignments.assign(session, mugalim, classroom["id"], "test-course", quiz="basics-quiz")
+    session.commit()
+    okushy = found(session, "okushy")
+    member = session.exec(select(ClassMember).where(ClassMember.user_id == okushy.id)).one()
+    member.joined_at -= timedelta(hours=1)  # joined before the quiz attempt below was opened
+    courses.enroll(session, okushy, loaded)
+    now = datetime.now(UTC)
+    # five minutes on the first lesson; the second left open for three hours counts as the cap
+    for lesson, opened_ago in (("first-steps", timedelta(minutes=5)), ("second-steps", timedelta(hours=3))):
+        state = courses.learner_state(session, okushy)
+        courses.note_lesson_opened(session, okushy, loaded, loaded.lesson(lesson), state)
+        state.enrollments[loaded.id].last_opened_at = now - opened_ago
+        courses.mark_lesson_read(session, okushy, loaded, loaded.lesson(lesson))
+    quiz = loaded.quiz("basics-quiz")
+    attempt = courses.open_attempt(session, okushy, quiz)
+    courses.grade_attempt(session, okushy, attempt, attempt_answers(attempt, PERFECT))
+    attempt.started_at = attempt.graded_at - timedelta(minutes=7)
+    session.add(attempt)
+    session.commit()
+    row = assignments.gradebook(session, session.get(Classroom, classroom["id"])).rows[0]
+    cells = {cell.assignment.id: cell for cell in row.cells}
+    assert cells[quiz_only.id].seconds == 7 * 60
+    assert 5 * 60 <= cells[module.id].seconds - 7 * 60 - 20 * 60 < 5 * 60 + 5
+    assert row.seconds == cells[module.id].seconds  # the quiz is in both assignments: counted once
+    assert assignments.time_text(row.seconds, "kk") == "32 мин"
+    assert assignments.time_text(65 * 60, "kk") == "1 сағ 5 мин" and assignments.time_text(65 * 60, "ru") == "1 ч 5 мин"
+    assert assignments.time_text(0, "ru") == "" and assignments.minutes(10) == 1
+    api = client.get(f"/api/v1/classes/{classroom['id']}/gradebook", headers=teacher).json()["rows"][0]
+    assert (api["seconds_spent"], api["minutes_spent"]) == (row.seconds, 32)
+
+
+def test_reloading_a_lesson_does_not_restart_its_reading_but_an_hour_later_does(client, session, loaded):
+    account(client, "okushy")
+    okushy = found(session, "okushy")
+    enrollment = courses.enroll(session, okushy, loaded)
+    lesson = loaded.lesson("first-steps")
+    courses.note_lesson_opened(session, okushy, loaded, lesson, courses.learner_state(session, okushy))
+    first = enrollment.last_opened_at
+    courses.note_lesson_opened(session, okushy, loaded, lesson, courses.learner_state(session, okushy))
+    assert enrollment.last_opened_at == first
+    enrollment.last_opened_at = first - timedelta(hours=1)
+    courses.note_lesson_opened(session, okushy, loaded, lesson, courses.learner_state(session, okushy))
+    assert enrollment.last_opened_at > first - timedelta(minutes=1)
+    session.commit()
+
+
+def filtered_class(client, session, loaded, teacher, classroom):
+    """Three learners: one done, one stuck (three failures), one who has not started; a module and a quiz."""
+    mugalim = found(session, "mugalim")
+    now = datetime.now(UTC)
+    module = assignments.assign(session, mugalim, classroom["id"], "test-course", module="basics",
+                                due=now + timedelta(days=1))
+    quiz_only = assignments.assign(session, mugalim, classroom["id"], "test-course", quiz="practice-quiz")
+    session.commit()
+    people = {}
+    for name in ("dana", "erlan", "zhanna"):
+        people[name] = account(client, name)
+        client.post("/api/v1/classes/join", headers=people[name], json={"code": classroom["join_code"]})
+    complete_basics(client, people["dana"], loaded.quiz("basics-quiz"))
+    erlan = found(session, "erlan")
+    quiz = loaded.quiz("basics-quiz")
+    for _ in range(3):
+        attempt = courses.open_attempt(session, erlan, quiz)
+        courses.grade_attempt(session, erlan, attempt, attempt_answers(attempt, WRONG))
+    session.commit()
+    return module, quiz_only
+
+
+def test_filters_by_state_assignment_and_name_on_the_page_the_api_and_the_csv(client, session, loaded, teacher,
+                                                                               classroom):
+    module, quiz_only = filtered_class(client, session, loaded, teacher, classroom)
+    url = f"/api/v1/classes/{classroom['id']}/gradebook"
+
+    def names(query: str) -> list[str]:
+        response = client.get(url + query, headers=teacher)
+        assert response.status_code == 200, response.text
+        return [row["username"] for row in response.json()["rows"]]
+
+    assert names("") == ["erlan", "dana", "zhanna"]  # the stuck learner first
+    assert names("?state=stuck") == ["erlan"]
+    assert names("?state=not_started") == ["erlan", "dana", "zhanna"]  # everyone has one not started
+    assert names(f"?state=not_started&assignment={module.id}") == ["zhanna"]
+    assert names(f"?state=done&assignment={module.id}") == ["dana"]
+    assert names("?q=ZHAN") == ["zhanna"]
+    one = client.get(f"{url}?assignment={quiz_only.id}", headers=teacher).json()
+    assert [a["id"] for a in one["assignments"]] == [quiz_only.id] and one["learners"] == 3
+    assert all(len(row["cells"]) == 1 for row in one["rows"])
+    for bad in ("?state=lost", "?assignment=abc", "?assignment=999999", "?assignment=" + "9" * 40):
+        refused = client.get(f"{url}{bad}&lang=ru", headers=teacher)
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"][0]["msg"] in (
+            gettext("ru", "There is no such state to filter by: showing every state."),
+            gettext("ru", "This class has no such assignment: showing every assignment."))
+
+    sign_in_page(client, "mugalim", "ru")
+    page = client.get(f"/ru/classes/{classroom['id']}/gradebook?state=stuck")
+    assert page.status_code == 200 and "erlan" in page.text and "zhanna" not in page.text
+    assert gettext("ru", "Learners shown: %(shown)s of %(total)s.", shown=1, total=3) in page.text
+    assert "gradebook.csv?state=stuck" in page.text and 'value="stuck" selected' in page.text
+    fragment = client.get(f"/ru/classes/{classroom['id']}/gradebook?q=dana", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert '<div id="gradebook-table"' in fragment.text and "<html" not in fragment.text
+    assert "dana" in fragment.text and "erlan" not in fragment.text
+    for bad in ("?state=%3Cscript%3E", "?assignment=-1", "?assignment=1e9", "?q=" + "x" * 500):
+        ignored = client.get(f"/ru/classes/{classroom['id']}/gradebook{bad}")
+        assert ignored.status_code == 200, bad
+        assert "<script>" not in ignored.text
+    ignored = client.get(f"/ru/classes/{classroom['id']}/gradebook?state=lost&assignment=abc")
+    assert gettext("ru", "There is no such state to filter by: showing every state.") in ignored.text
+    assert gettext("ru", "This class has no such assignment: showing every assignment.") in ignored.text
+    assert all(name in ignored.text for name in ("dana", "erlan", "zhanna"))
+    nobody = client.get(f"/ru/classes/{classroom['id']}/gradebook?q=nobody")
+    assert gettext("ru", "No learner matches these filters.") in nobody.text
+
+    exported = client.get(f"/ru/classes/{classroom['id']}/gradebook.csv?state=done&assignment={module.id}")
+    header, *lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [line[1] for line in lines] == ["dana"] and len(header) == 5 + 4
+    assert client.get(f"/ru/classes/{classroom['id']}/gradebook.csv?state=lost").status_code == 200
+
+
+def test_a_class_belongs_to_the_teachers_institution_unless_another_or_none_is_chosen(client, session, loaded):
+    from gennation.platform.institutions.models import Institution, InstitutionKind
+    school = Institution(name="№ 12 мектеп-гимназия", name_ru="Школа-гимназия № 12", kind=InstitutionKind.school,
+                         region="shymkent")
+    college = Institution(name="Шымкент жоғары колледжі", name_ru="Шымкентский высший колледж",
+                          kind=InstitutionKind.college, region="shymkent")
+    session.add_all([school, college])
+    session.commit()
+    client.cookies.clear()
+    registered = client.post("/api/v1/auth/register", json={**REGISTRATION, **TEACHER, "username": "mugalim",
+                                                             "language": "ru", "institution_id": school.id})
+    assert registered.status_code == 201, registered.text
+    teacher = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    service.confirm_teacher(session, found(session, "mugalim").id, by=None)
+    session.commit()
+    own = client.post("/api/v1/classes?lang=ru", headers=teacher, json={"name": "9 А"}).json()
+    assert (own["institution_id"], own["institution"]) == (school.id, "Школа-гимназия № 12")
+    other = client.post("/api/v1/classes", headers=teacher, json={"name": "9 Б", "institution_id": college.id})
+    assert other.json()["institution_id"] == college.id
+    assert client.post("/api/v1/classes", headers=teacher,
+                       json={"name": "9 В", "institution_id": None}).json()["institution_id"] is None
+    wrong = client.post("/api/v1/classes?lang=kk", headers=teacher, json={"name": "9 Г", "institution_id": 999999})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"][0]["msg"] == gettext(
+        "kk", "There is no such institution in the directory. Choose one from the list.")
+
+    token = sign_in_page(client, "mugalim", "ru")
+    form = client.get("/ru/classes").text
+    assert f'name="institution_id" value="{school.id}" checked' in form
+    found_page = client.post("/ru/classes", data={"csrf_token": token, "name": "10 А", "institution_q": "колледж",
+                                                  "find_institution": "1"})
+    assert found_page.status_code == 200 and f'value="{college.id}"' in found_page.text
+    assert 'value="10 А"' in found_page.text
+    refused = client.post("/ru/classes", data={"csrf_token": token, "name": "10 А", "institution_id": "77777"})
+    assert refused.status_code == 422 and 'value="10 А"' in refused.text
+    assert gettext("ru", "There is no such institution in the directory. Choose one from the list.") in refused.text
+    client.post("/ru/classes", data={"csrf_token": token, "name": "10 А", "institution_id": str(college.id)})
+    client.post("/ru/classes", data={"csrf_token": token, "name": "10 Б", "institution_id": ""})
+    by_name = {c.name: c for c in service.classes_taught(session, found(session, "mugalim"))}
+    assert (by_name["10 А"].institution_id, by_name["10 Б"].institution_id) == (college.id, None)
+    page = client.get(f"/ru/classes/{by_name['10 А'].id}/gradebook").text
+    assert "Шымкентский высший колледж" in page
+    session.delete(session.get(Institution, college.id))  # a closed college: its classes stay, without it
+    session.commit()
+    session.expire_all()
+    assert session.get(Classroom, by_name["10 А"].id).institution_id is None

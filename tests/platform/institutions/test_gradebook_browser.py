@@ -35,7 +35,7 @@ def test_the_gradebook_and_the_home_page_assignments_pass_axe_in_kazakh_and_russ
             sign_in(page, base, "mugalim", lang)
             page.goto(f"{base}/{lang}/classes/{room['id']}/gradebook")
             assert page.locator("table.gradebook tbody tr").count() == 2
-            assert page.locator("table.gradebook thead th").count() == 5  # learner, activity, 2 assignments, remove
+            assert page.locator("table.gradebook thead th").count() == 6  # learner, activity, time, 2 assignments, remove
             audit(page, lang, "gradebook", found)
             sign_in(page, base, "ekinshi", lang)
             page.goto(f"{base}/{lang}/")

@@ -1,0 +1,231 @@
+"""Certificates: public verification (a page and the API), the holder's list, the PDF and revocation."""
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from gennation.certificates import service, tasks
+from gennation.certificates.models import Certificate
+from gennation.certificates.pdf import verification_url
+from gennation.certificates.schemas import (
+    CertificateLinks, MyCertificateOut, PrintedFields, RevokedOut, RevokeIn, VerificationOut,
+)
+from gennation.frontend.rendering import LANGUAGE_COOKIE, render
+from gennation.platform.deps import ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, current_user
+from gennation.platform.errors import InvalidField, NotFound
+from gennation.platform.i18n import content_language, gettext, negotiate
+from gennation.platform.settings import LANGUAGES
+
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(prefix="/api/v1", tags=["certificates"])
+
+
+
+def _base_url(request: Request) -> str:
+    return request.app.state.settings.public_url
+
+
+def printed(certificate: Certificate) -> PrintedFields:
+    return PrintedFields(id=certificate.public_id, code=certificate.code, holder_name=certificate.holder_name,
+                         kind=certificate.kind, course=certificate.course_slug, title=certificate.title,
+                         stage=certificate.stage, award=certificate.award, hours=certificate.hours,
+                         issued_on=certificate.issued_on, language=certificate.language, issuer=certificate.issuer)
+
+
+def verification(session, certificate: Certificate | None, base_url: str) -> VerificationOut:
+    if certificate is None:
+        return VerificationOut(status="unknown")
+    replacement = service.replacement_of(session, certificate)
+    return VerificationOut(status="revoked" if certificate.revoked else "valid", certificate=printed(certificate),
+                           revoked_at=certificate.revoked_at, revoked_reason=certificate.revoked_reason,
+                           replaced_by=replacement.public_id if replacement else None,
+                           verify_url=verification_url(base_url, certificate))
+
+
+def _links(certificate: Certificate) -> CertificateLinks:
+    return CertificateLinks(verify=f"/verify/{certificate.public_id}",
+                            pdf=f"/api/v1/certificates/{certificate.public_id}/pdf",
+                            badge=f"/api/v1/certificates/{certificate.public_id}/badge")
+
+
+def _pdf_response(request: Request, session, certificate: Certificate) -> Response:
+    data = tasks.stored_pdf(session, request.app.state.settings, certificate)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="certificate-{certificate.code}.pdf"',
+        "Cache-Control": "private, no-cache"})
+
+
+# ---------------------------------------------------------------- JSON API
+
+@api.get("/certificates/{reference}/verify", response_model=VerificationOut,
+         responses={404: {"model": VerificationOut, "description": "No such certificate: `status` is `unknown`"}})
+def api_verify(request: Request, reference: str, session: DbSession):
+    """Public, no account needed: `valid`, `revoked` (with the reason and date) or `unknown`, and the
+    printed fields to compare with a copy. `reference` is the public id or the short code."""
+    result = verification(session, service.find(session, reference), _base_url(request))
+    if result.status == "unknown":
+        return JSONResponse(result.model_dump(mode="json", exclude_none=True), status_code=404)
+    return result
+
+
+@api.get("/me/certificates", response_model=list[MyCertificateOut])
+def api_my_certificates(session: DbSession, user: ApiUser, lang: ApiLang):
+    """My certificates, newest first, each with its status and links (verification, PDF, badge)."""
+    text = content_language(lang)
+    return [MyCertificateOut(id=c.public_id, code=c.code, course=c.course_slug, title=c.title.get(text, ""),
+                             status="revoked" if c.revoked else "valid", issued_on=c.issued_on, hours=c.hours,
+                             pdf_status=c.pdf_status, links=_links(c)) for c in service.mine(session, user)]
+
+
+@api.get("/certificates/{reference}/pdf", response_class=Response,
+         responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "No such certificate, or not yours"}})
+def api_pdf(request: Request, reference: str, session: DbSession, user: ApiUser):
+    """The PDF, for its holder (and admins and organisers); anyone else checks it on the verification page."""
+    certificate = service.get(session, reference)
+    if not service.readable_by(user, certificate):
+        raise service.CertificateUnknown
+    return _pdf_response(request, session, certificate)
+
+
+@api.post("/certificates/{reference}/revoke", response_model=RevokedOut,
+          responses={404: {"description": "No such certificate"}, 409: {"description": "Already revoked"},
+                     422: {"description": "No reason given"}})
+def api_revoke(reference: str, data: RevokeIn, session: DbSession, user: ApiUser):
+    """Admins and organisers: revoke with a reason (kept in the audit log, shown on the verification page)."""
+    certificate = service.revoke(session, user, reference, data.reason)
+    return RevokedOut(id=certificate.public_id, status="revoked", revoked_at=certificate.revoked_at,
+                      revoked_reason=certificate.revoked_reason)
+
+
+# ---------------------------------------------------------------- pages
+
+def _visitor_language(request: Request, user) -> str:
+    lang = request.cookies.get(LANGUAGE_COOKIE)
+    if lang not in LANGUAGES:
+        lang = user.language if user else negotiate(request.headers.get("accept-language"))
+    return lang
+
+
+@pages.get("/verify")
+def verify_root(request: Request, user: CurrentUser, code: Annotated[str, Query(max_length=200)] = ""):
+    query = "?" + urlencode({"code": code}) if code else ""
+    return RedirectResponse(f"/{_visitor_language(request, user)}/verify{query}", status_code=307)
+
+
+@pages.get("/verify/{reference}")
+def verify_short(request: Request, reference: str, user: CurrentUser):
+    """The QR code's address: the same page in the visitor's language."""
+    return RedirectResponse(f"/{_visitor_language(request, user)}/verify/{reference[:64]}", status_code=307)
+
+
+@pages.get("/{lang}/verify")
+def verify_search(request: Request, lang: PageLang, session: DbSession,
+                  code: Annotated[str, Query(max_length=200)] = ""):
+    """The search box: a code (or a public id) typed in opens its certificate's page."""
+    if not code.strip():
+        return render(request, "certificates/verify.html", {"result": None, "code": ""}, lang=lang)
+    certificate = service.find(session, code)
+    if certificate is None:
+        return render(request, "certificates/verify.html", {
+            "result": VerificationOut(status="unknown"), "code": code,
+            "error": gettext(lang, service.CertificateUnknown.message)}, lang=lang, status_code=404)
+    return RedirectResponse(f"/{lang}/verify/{certificate.public_id}", status_code=303)
+
+
+def _verify_page(request: Request, lang: str, session, user, reference: str, status_code: int | None = None,
+                 **context):
+    certificate = service.find(session, reference)
+    result = verification(session, certificate, _base_url(request))
+    return render(request, "certificates/verify.html", {
+        "result": result, "code": "" if certificate else reference[:64],
+        "error": None if certificate else gettext(lang, service.CertificateUnknown.message),
+        "can_revoke": bool(certificate and user and service.can_revoke(user) and not certificate.revoked),
+        "form": {}, **context,
+    }, lang=lang, status_code=status_code or (404 if certificate is None else 200))
+
+
+@pages.get("/{lang}/verify/{reference}")
+def verify_page(request: Request, lang: PageLang, reference: str, session: DbSession, user: CurrentUser):
+    """Public, no account, no JavaScript: the status and every printed field, nothing else about the person.
+    Admins and organisers also find the revocation form here."""
+    return _verify_page(request, lang, session, user, reference)
+
+
+@pages.post("/{lang}/verify/{reference}/revoke", dependencies=[Csrf])
+def revoke_page(request: Request, lang: PageLang, reference: str, session: DbSession, user: PageUser,
+                reason: Annotated[str, Form(max_length=2000)] = ""):
+    try:
+        certificate = service.revoke(session, user, reference, reason)
+    except (InvalidField, service.AlreadyRevoked) as error:
+        return _verify_page(request, lang, session, user, reference, error.status,
+                            revoke_error=gettext(lang, error.message), form={"reason": reason})
+    return RedirectResponse(f"/{lang}/verify/{certificate.public_id}", status_code=303)
+
+
+@pages.get("/{lang}/certificates")
+def my_certificates(request: Request, lang: PageLang, session: DbSession, user: PageUser):
+    """My certificates: the PDF, the badge, the verification link to share, and a text to share it with."""
+    base = _base_url(request)
+    text = content_language(lang)
+    items = [{"certificate": c, "title": c.title.get(text, ""), "verify_url": verification_url(base, c),
+              "links": _links(c),
+              "share_text": gettext(lang, "I completed the course «%(title)s» on Generative Nation. My certificate: %(url)s",
+                                    title=c.title.get(text, ""), url=verification_url(base, c))}
+             for c in service.mine(session, user)]
+    return render(request, "certificates/mine.html", {"items": items}, lang=lang)
+
+
+@pages.get("/{lang}/certificates/{reference}.pdf")
+def my_pdf(request: Request, lang: PageLang, reference: str, session: DbSession, user: PageUser):
+    certificate = service.find(session, reference)
+    if certificate is None or not service.readable_by(user, certificate):
+        raise NotFound
+    return _pdf_response(request, session, certificate)
+
+
+# ---------------------------------------------------------------- Open Badges (badge.py)
+from gennation.certificates import badge, signing, status_list  # noqa: E402  (this section's own imports)
+
+
+class VerifiableCredentialResponse(JSONResponse):
+    media_type = "application/vc+ld+json"
+
+
+_VC_CONTENT = {"content": {"application/vc+ld+json": {"schema": {"type": "object"}}}}
+
+
+@api.get("/certificates/status-list", response_class=VerifiableCredentialResponse,
+         responses={200: {"description": "BitstringStatusListCredential", **_VC_CONTENT}})
+def api_status_list(request: Request, session: DbSession):
+    """Public: the signed W3C Bitstring Status List of revocations; bit N set means certificate N is revoked
+    (every badge's `credentialStatus.statusListIndex` names its bit)."""
+    document = badge.status_list_credential(status_list.revoked_ids(session), _base_url(request),
+                                            signing.signer(request.app.state.settings.var_dir))
+    return VerifiableCredentialResponse(document, headers={"Cache-Control": "public, max-age=60"})
+
+
+@api.get("/certificates/{reference}/badge", response_class=VerifiableCredentialResponse,
+         responses={200: {"description": "OpenBadgeCredential (Open Badges 3.0)", **_VC_CONTENT},
+                    404: {"model": VerificationOut, "description": "No such certificate: `status` is `unknown`"}})
+def api_badge(request: Request, reference: str, session: DbSession):
+    """Public: the certificate as an Open Badges 3.0 `OpenBadgeCredential`, signed (Data Integrity,
+    `eddsa-rdfc-2022`) by the platform's `did:key`. A revoked one is still served; the status list says so."""
+    certificate = service.find(session, reference)
+    if certificate is None:
+        return JSONResponse(VerificationOut(status="unknown").model_dump(mode="json", exclude_none=True),
+                            status_code=404)
+    document = badge.signed_badge(certificate, _base_url(request), signing.signer(request.app.state.settings.var_dir))
+    return VerifiableCredentialResponse(document, headers={
+        "Content-Disposition": f'inline; filename="badge-{certificate.code}.json"'})
+
+
+@api.get("/issuer", response_class=JSONResponse, responses={200: {"content": {"application/ld+json": {
+    "schema": {"type": "object"}}}}})
+def api_issuer(request: Request, lang: ApiLang):
+    """Public: the issuer profile of every badge; its `id` is the `did:key` whose key signs them."""
+    document = badge.issuer_profile_document(service.ISSUER, lang, _base_url(request),
+                                             signing.signer(request.app.state.settings.var_dir))
+    return JSONResponse(document, media_type="application/ld+json", headers={"Cache-Control": "public, max-age=3600"})
