@@ -1,11 +1,13 @@
 """Certificates: public verification (a page and the API), the holder's list, the PDF and revocation."""
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from gennation.certificates import service, tasks
 from gennation.certificates.models import Certificate
@@ -14,7 +16,9 @@ from gennation.certificates.schemas import (
     CertificateLinks, MyCertificateOut, PrintedFields, RevokedOut, RevokeIn, VerificationOut,
 )
 from gennation.frontend.rendering import LANGUAGE_COOKIE, render
-from gennation.platform.deps import ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, current_user
+from gennation.platform.deps import (
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, current_user,
+)
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import content_language, gettext, negotiate
 from gennation.platform.settings import LANGUAGES
@@ -184,6 +188,71 @@ def my_pdf(request: Request, lang: PageLang, reference: str, session: DbSession,
     if certificate is None or not service.readable_by(user, certificate):
         raise NotFound
     return _pdf_response(request, session, certificate)
+
+
+# ---------------------------------------------------------------- a class's and an agency's certificates
+
+def _group_page(request: Request, lang: str, certificates: list[Certificate], title: str, back: tuple[str, str],
+                zip_url: str):
+    return render(request, "certificates/group.html", {"certificates": certificates, "title": title, "back": back,
+                                                       "zip_url": zip_url}, lang=lang)
+
+
+def _zip(request: Request, session, certificates: list[Certificate], name: str) -> Response:
+    """The PDFs as one ZIP (drawn where missing). Built in a spooled file: a large agency's would not fit
+    in memory; for tens of thousands, the bulk task of a later step is the way."""
+    settings = request.app.state.settings
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for certificate in certificates:
+            archive.writestr(f"{certificate.code}.pdf", tasks.stored_pdf(session, settings, certificate))
+    spool.seek(0)
+    return StreamingResponse(spool, media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _class(session, user, classroom_id: int):
+    from gennation.platform.institutions import service as institutions
+    return institutions.class_with_learner_data(session, user, classroom_id)
+
+
+def _mandate(session, user, agency_id: int, mandate_id: int):
+    from gennation.platform.agencies import service as agencies
+    agency = agencies.agency_for(session, user, agency_id)
+    return agency, agencies.mandate_of(session, agency, mandate_id)
+
+
+@pages.get("/{lang}/classes/{classroom_id}/certificates")
+def class_certificates(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    """The class's certificates, for its confirmed teacher (and admins)."""
+    classroom = _class(session, user, classroom_id)
+    return _group_page(request, lang, service.of_class(session, classroom.id), classroom.name,
+                       (f"/{lang}/classes/{classroom.id}/gradebook", classroom.name),
+                       f"/{lang}/classes/{classroom.id}/certificates.zip")
+
+
+@pages.get("/{lang}/classes/{classroom_id}/certificates.zip")
+def class_certificates_zip(request: Request, lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    classroom = _class(session, user, classroom_id)
+    return _zip(request, session, service.of_class(session, classroom.id), f"class-{classroom.id}-certificates.zip")
+
+
+@pages.get("/{lang}/agencies/{agency_id}/mandates/{mandate_id}/certificates")
+def agency_certificates(request: Request, lang: PageLang, agency_id: Id, mandate_id: Id, session: DbSession,
+                        user: PageUser):
+    """The certificates of the mandatory course held by the agency's staff, for its coordinators."""
+    agency, mandate = _mandate(session, user, agency_id, mandate_id)
+    return _group_page(request, lang, service.of_agency(session, agency.id, mandate.course_slug), agency.title(lang),
+                       (f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}", agency.title(lang)),
+                       f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates.zip")
+
+
+@pages.get("/{lang}/agencies/{agency_id}/mandates/{mandate_id}/certificates.zip")
+def agency_certificates_zip(request: Request, lang: PageLang, agency_id: Id, mandate_id: Id, session: DbSession,
+                            user: PageUser):
+    agency, mandate = _mandate(session, user, agency_id, mandate_id)
+    return _zip(request, session, service.of_agency(session, agency.id, mandate.course_slug),
+                f"agency-{agency.id}-{mandate.course_slug}-certificates.zip")
 
 
 # ---------------------------------------------------------------- Open Badges (badge.py)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gennation.certificates.models import Certificate, CertificateEvent, PdfStatus
 from gennation.courses.models import Course, CourseCompletion
@@ -139,6 +139,25 @@ def get(session: Session, reference: str) -> Certificate:
 def mine(session: Session, user: User) -> list[Certificate]:
     return list(session.exec(select(Certificate).where(Certificate.user_id == user.id)
                              .order_by(Certificate.issued_on.desc(), Certificate.id.desc())))
+
+
+def of_class(session: Session, classroom_id: int) -> list[Certificate]:
+    """The valid certificates of a class's learners issued since each joined (a teacher sees nothing from
+    before), by holder name."""
+    from gennation.platform.institutions.models import ClassMember
+    return list(session.exec(select(Certificate).join(ClassMember, col(ClassMember.user_id) == Certificate.user_id)
+                             .where(ClassMember.classroom_id == classroom_id, col(Certificate.revoked_at).is_(None),
+                                    Certificate.created_at >= ClassMember.joined_at)
+                             .order_by(Certificate.holder_name, Certificate.id)))
+
+
+def of_agency(session: Session, agency_id: int, course_slug: str) -> list[Certificate]:
+    """The valid certificates of a course held by the agency's staff (those who accepted its list)."""
+    from gennation.platform.agencies.models import Employee
+    return list(session.exec(select(Certificate).join(Employee, col(Employee.user_id) == Certificate.user_id)
+                             .where(Employee.institution_id == agency_id, col(Employee.confirmed_at).is_not(None),
+                                    Certificate.course_slug == course_slug, col(Certificate.revoked_at).is_(None))
+                             .order_by(Certificate.holder_name, Certificate.id)))
 
 
 def readable_by(user: User | None, certificate: Certificate) -> bool:

@@ -246,6 +246,8 @@ TABLE = [
     Call("POST", "/{lang}/classes/invitations/{invitation_id}/accept", only(303, "learner"), form={}),
     Call("POST", "/{lang}/classes/invitations/{invitation_id}/decline", only(303, "learner"), form={}),
     Call("GET", CLASS + "/tutor", only(200, *OWN)),
+    Call("GET", CLASS + "/certificates", only(200, *OWN)),
+    Call("GET", CLASS + "/certificates.zip", only(200, *OWN)),
     # An admin reads a class's conversations but corrects nothing: corrections are the teacher's own word.
     Call("POST", "/{lang}/tutor/messages/{message_id}/correction", only(303, "teacher"),
          params={"message_id": "reply"}, form={"correction": "Дұрысы: модель түс көрмейді."}),
@@ -279,6 +281,8 @@ TABLE = [
     Call("POST", AGENCY_PAGE + "/staff/import", only(200, *AGENCY), form={"upload": "staff", "file_name": "staff.csv"}),
     Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}", only(200, *AGENCY)),
     Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/report.csv", only(200, *AGENCY)),
+    Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/certificates", only(200, *AGENCY)),
+    Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/certificates.zip", only(200, *AGENCY)),
     Call("POST", AGENCY_PAGE + "/mandates/{mandate_id}/remind", only(303, *AGENCY), form={}),
     # classes: API
     Call("POST", "/api/v1/classes", only(201, *TEACHERS, "admin"), refused=403, json={"name": "Жаңа сынып"}),

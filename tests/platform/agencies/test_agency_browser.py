@@ -41,6 +41,8 @@ def test_the_coordinators_pages_and_the_employees_reminder_in_kazakh_and_russian
             page.goto(f"{base}/{lang}/agencies/{ours}/mandates/{mandate_id}")
             assert page.locator("#report-total").count() == 1
             audit(page, lang, "agency-report", found)
+            page.goto(f"{base}/{lang}/agencies/{ours}/mandates/{mandate_id}/certificates")
+            audit(page, lang, "agency-certificates", found)
             sign_in(page, base, "qyzmetker", lang)
             page.goto(f"{base}/{lang}/")
             assert page.locator("#my-mandates").count() == 1
