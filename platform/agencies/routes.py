@@ -196,11 +196,8 @@ def check_staff(request: Request, lang: PageLang, agency_id: Id, session: DbSess
     upload = raw.get("file")
     if not hasattr(upload, "filename") or not upload.filename:
         return _agency_page(request, lang, session, user, agency_id, 422, staff_error=gettext(lang, "Choose a CSV file."))
-    data = upload.file.read(MAX_STAFF_FILE + 1)
-    checked = service.check_staff(session, user, agency_id, data)
-    kept_as = directory.keep(_uploads(request), data)
-    if not checked.clean:
-        directory.keep_reasons(_uploads(request), kept_as, checked)
+    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(MAX_STAFF_FILE + 1),
+                                                lambda data: service.check_staff(session, user, agency_id, data))
     return _agency_page(request, lang, session, user, agency_id, 200 if checked.clean else 422, checked=checked,
                         upload=kept_as, file_name=upload.filename)
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, Callable
 
 from airlock_pii.validators import is_valid_bin
 from sqlmodel import Session, col, func, select
@@ -73,10 +74,20 @@ def kept(uploads: Path, upload: str) -> bytes | None:
     return path.read_bytes() if re.fullmatch(r"[0-9a-f]{32}", upload) and path.is_file() else None
 
 
-def keep_reasons(uploads: Path, upload: str, checked: Checked) -> None:
+def keep_reasons(uploads: Path, upload: str, checked) -> None:
     """A refused file stays, with the reasons beside it, for whoever prepares the next one."""
     lines = [f"{e.line}\t{e.column}\t{e.message % e.values if e.values else e.message}" for e in checked.errors]
     (uploads / f"{upload}.refused.tsv").write_text("line\tcolumn\treason\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def check_and_keep(uploads: Path, data: bytes, check: Callable[[bytes], Any]) -> tuple[Any, str]:
+    """Check an uploaded file (`check` returns something with `errors` and `clean`), then keep it under its
+    hash, with the reasons beside it when it is refused: (what the check found, the kept upload's name)."""
+    checked = check(data)  # first: a check may refuse the person (NotFound), and then nothing is kept
+    upload = keep(uploads, data)
+    if not checked.clean:
+        keep_reasons(uploads, upload, checked)
+    return checked, upload
 
 
 def _decode(data: bytes) -> tuple[str, str] | None:

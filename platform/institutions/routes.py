@@ -415,11 +415,8 @@ def directory_check(request: Request, lang: PageLang, session: DbSession, raw: S
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _directory_page(request, lang, session, 422, error=gettext(lang, "Choose a CSV file."))
-    data = upload.file.read()
-    kept_as = directory.keep(_uploads(request), data)
-    checked = directory.check(session, data)
-    if not checked.clean:
-        directory.keep_reasons(_uploads(request), kept_as, checked)
+    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(),
+                                                lambda data: directory.check(session, data))
     return _directory_page(request, lang, session, 200 if checked.clean else 422, checked=checked, upload=kept_as,
                            file_name=upload.filename)
 
@@ -506,11 +503,8 @@ def roster_check(request: Request, lang: PageLang, classroom_id: Id, session: Db
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _roster_page(request, lang, classroom, 422, error=gettext(lang, "Choose a CSV file."))
-    data = upload.file.read()
-    kept_as = directory.keep(_rosters(request), data)
-    checked = roster.check_class_list(session, data)
-    if not checked.clean:
-        directory.keep_reasons(_rosters(request), kept_as, checked)
+    checked, kept_as = directory.check_and_keep(_rosters(request), upload.file.read(),
+                                                lambda data: roster.check_class_list(session, data))
     return _roster_page(request, lang, classroom, 200 if checked.clean else 422, checked=checked, upload=kept_as,
                         file_name=upload.filename[:300])
 

@@ -120,9 +120,7 @@ def population_check(request: Request, lang: PageLang, session: DbSession, raw: 
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _admin_page(request, lang, session, status_code=422, error=gettext(lang, "Choose a CSV file."))
-    data = upload.file.read()
-    kept_as = directory.keep(_uploads(request), data)
-    checked = service.check_population(data)
+    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(), service.check_population)
     return _admin_page(request, lang, session, status_code=200 if checked.clean else 422, checked=checked,
                        upload=kept_as, file_name=upload.filename)
 
