@@ -2,7 +2,8 @@
 
 Builds, in a database of its own, 1,000,000 learners across the 20 regions (bulk COPY, then ANALYZE):
 school students by grade, teachers, civil servants on the staff of 20 agencies and adults; about 60 % of
-them completed a course (some two) between 2024 and now, and more enrolled without finishing; 1,500
+them completed a course (some two) between 2024 and now, each completion with its certificate (2 % of
+them revoked), and more enrolled without finishing; 1,500
 universities and colleges, a third of them with an adopted course, the official population of every
 region. Then it times a full rollup, the public dashboard through the app (anonymous, read from the
 rollup only) and the open data CSV of every year.
@@ -19,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +60,7 @@ def build(app, learners: int, rng: random.Random) -> None:
     weights = [rng.uniform(0.3, 2.5) for _ in REGIONS]
     with app.state.db.session() as session:
         courses = [(c.id, c.hours, c.content_version) for c in session.exec(select(Course))]
+        courses_by_slug = [(c.id, c.slug) for c in session.exec(select(Course))]
     kinds = ["university"] * 400 + ["college"] * (INSTITUTIONS - 400)
     institution_rows = [(i + 1, f"Мекеме {i + 1}", f"Организация {i + 1}", kind, rng.choices(REGIONS, weights)[0], "")
                         for i, kind in enumerate(kinds)]
@@ -95,6 +98,25 @@ def build(app, learners: int, rng: random.Random) -> None:
     copy_rows(app, "enrollment", ("user_id", "course_id", "enrolled_at", "completed_at"), enrolments)
     copy_rows(app, "coursecompletion", ("user_id", "course_id", "content_version", "hours", "completed_at"), completions)
     copy_rows(app, "employee", ("institution_id", "user_id", "department", "added_at", "confirmed_at"), employees)
+    # Each completion's certificate (the "certified" indicators count valid ones); 2 % of them revoked.
+    slugs = {course_id: slug for course_id, slug in courses_by_slug}
+    alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+    def code(number: int) -> str:
+        letters = ""
+        for _ in range(8):
+            number, digit = divmod(number, len(alphabet))
+            letters += alphabet[digit]
+        return f"GN-{letters[:4]}-{letters[4:]}"
+
+    title = '{"kk": "Курс", "ru": "Курс"}'
+    copy_rows(app, "certificate", (
+        "public_id", "code", "source", "user_id", "holder_name", "kind", "course_slug", "title", "stage", "award",
+        "hours", "issued_on", "language", "issuer", "revoked_at", "pdf_status", "created_at"),
+        ((str(uuid.UUID(int=rng.getrandbits(128), version=4)), code(number), f"course-completion:{number}", user_id,
+          "Оқушы", "course", slugs[course_id], title, "{}", "", hours, when.date(), "kk", title,
+          when if rng.random() < 0.02 else None, "ready", when)
+         for number, (user_id, course_id, _version, hours, when) in enumerate(completions, start=1)))
     with app.state.engine.connect() as conn:
         for table in ("user", "institution"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"))
@@ -107,7 +129,8 @@ def build(app, learners: int, rng: random.Random) -> None:
         checked = service.check_population(("year,region,population,source,source_date\n" + figures).encode())
         assert checked.clean, checked.errors[:3]
         service.load_population(session, checked)
-    print(f"built {learners} learners, {len(completions)} completions, {len(enrolments)} enrolments", file=sys.stderr)
+    print(f"built {learners} learners, {len(completions)} completions (each with its certificate), "
+          f"{len(enrolments)} enrolments", file=sys.stderr)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ class CertificateFields(Protocol):
     title: dict
     stage: dict
     award: str
+    place: int | None
     hours: int
     score: float | None
     issued_on: date
@@ -74,14 +75,19 @@ def _achievement(certificate: CertificateFields, lang: str, base: str) -> dict:
     if certificate.kind == "tournament":
         stage = _text(certificate.stage, lang)
         award = gettext(lang, AWARD_NAMES.get(certificate.award, AWARD_NAMES["participant"]))
-        key = f"{certificate.award}|{certificate.title.get('ru', '')}|{certificate.stage.get('ru', '')}"
+        place = getattr(certificate, "place", None)
+        if place:
+            award = f"{award}, {gettext(lang, N_('Place %(place)s'), place=place)}"
+        # One achievement per award (and place) of a stage: the same id for everyone who shares it.
+        key = f"{certificate.award}|{place or ''}|{certificate.title.get('ru', '')}|{certificate.stage.get('ru', '')}"
         return {
             "id": f"urn:uuid:{uuid.uuid5(ACHIEVEMENT_NAMESPACE, key)}",
             "type": ["Achievement"],
             "achievementType": "Award",
             "name": f"{title}: {award}" + (f" ({stage})" if stage else ""),
-            "description": gettext(lang, N_("%(title)s: %(award)s, Generative Nation platform."),
-                                   award=award, title=title),
+            "description": gettext(lang, N_("%(title)s, %(stage)s: %(award)s. Generative Nation platform."),
+                                   award=award, title=title, stage=stage) if stage else
+            gettext(lang, N_("%(title)s: %(award)s, Generative Nation platform."), award=award, title=title),
             "criteria": {"narrative": gettext(lang, N_(
                 "Awarded by the results of the tournament stage named on the certificate."))},
             "inLanguage": lang,

@@ -31,6 +31,7 @@ KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
 TEAL = HexColor("#00738a")  # the emblem's colours (frontend/static/logo.svg)
 GOLD = HexColor("#f5c400")
 DEEP = HexColor("#0b3a4a")
+GOLD_DEEP = HexColor("#9a6b00")  # the award line: gold that still reads on paper (contrast)
 MUTED = HexColor("#4a5f66")
 PAPER = HexColor("#fffdf6")
 PAGE = landscape(A4)
@@ -43,7 +44,11 @@ TEXTS = {
     "issuer": N_("Issued by"),
     "verify": N_("Check that it is genuine"),
     "code": N_("Code"),
+    "diploma": N_("Diploma"),
+    "tournament": N_("awarded for the results of the tournament stage"),
+    "place": N_("Place %(place)s"),
 }
+AWARDS = {"winner": N_("Winner"), "prize_winner": N_("Prize-winner"), "participant": N_("Participant")}
 
 
 class FontMissing(RuntimeError):
@@ -162,13 +167,51 @@ def _both(key: str, **values) -> tuple[str, str]:
     return gettext("kk", TEXTS[key], **values), gettext("ru", TEXTS[key], **values)
 
 
+def _middle(certificate: Certificate, fonts: dict, text_width: float) -> list[tuple]:
+    """The blocks between the heading and the footer: (lines, size, font, colour, space before).
+
+    A course: the holder's name, "awarded for completing the course", the title in Kazakh and in Russian,
+    the hours. A tournament diploma: the name, the award (and place) in both languages, "for the results of
+    the tournament stage", the stage, and the tournament's title in Kazakh and in Russian."""
+    name = (*_fit(certificate.holder_name, fonts["serif-bold"], 30, text_width, 17), fonts["serif-bold"], DEEP, 0)
+    title_kk, title_ru = certificate.title.get("kk", ""), certificate.title.get("ru", "")
+    if certificate.kind == "tournament":
+        award = AWARDS.get(certificate.award, AWARDS["participant"])
+        award_kk, award_ru = gettext("kk", award), gettext("ru", award)
+        line = f"{award_kk}  ·  {award_ru}".upper()
+        if certificate.place:
+            line += "  —  " + "  ·  ".join(_both("place", place=certificate.place))
+        stage_kk, stage_ru = certificate.stage.get("kk", ""), certificate.stage.get("ru", "")
+        blocks = [name, (*_fit(line, fonts["serif-bold"], 20, text_width, 12), fonts["serif-bold"], GOLD_DEEP, 8),
+                  (["  ·  ".join(_both("tournament"))], 10.5, fonts["sans"], MUTED, 8)]
+        if stage_kk or stage_ru:
+            stage = f"{stage_kk}  ·  {stage_ru}" if stage_kk != stage_ru else stage_kk
+            blocks.append((*_fit(stage, fonts["serif-italic"], 13, text_width, 9), fonts["serif-italic"], DEEP, 4))
+        # A tournament's name carries its own quotation marks («Генеративті Ұлт» турнирі): none added.
+        blocks += [(*_fit(title_kk, fonts["serif-bold"], 18, text_width, 11), fonts["serif-bold"], TEAL, 10),
+                   (*_fit(title_ru, fonts["serif-italic"], 14, text_width, 10), fonts["serif-italic"], DEEP, 2)]
+        return blocks
+    awarded_kk, awarded_ru = _both("awarded")
+    blocks = [  # (lines, font, size, colour, space before)
+        name,
+        ([f"{awarded_kk}  ·  {awarded_ru}"], 10.5, fonts["sans"], MUTED, 6),
+        (*_fit(f"«{title_kk}»", fonts["serif-bold"], 19, text_width, 11), fonts["serif-bold"], TEAL, 14),
+        (*_fit(f"«{title_ru}»", fonts["serif-italic"], 15, text_width, 10), fonts["serif-italic"], DEEP, 2),
+    ]
+    if certificate.hours:
+        blocks.append(([" · ".join(_both("hours", hours=certificate.hours)).replace(" · ", "  ·  ")], 10.5,
+                       fonts["sans"], MUTED, 8))
+    return blocks
+
+
 def render(certificate: Certificate, base_url: str) -> bytes:
     """The PDF of one certificate."""
     fonts = register_fonts()
     buffer = io.BytesIO()
     width, height = PAGE
     canvas = Canvas(buffer, pagesize=PAGE, invariant=1, pageCompression=1, initialFontName=fonts["sans"])
-    canvas.setTitle(f"{_both('heading')[0]} {certificate.code} — {certificate.holder_name}")
+    kind = "diploma" if certificate.kind == "tournament" else "heading"
+    canvas.setTitle(f"{_both(kind)[0]} {certificate.code} — {certificate.holder_name}")
     canvas.setAuthor(certificate.issuer.get("kk", ""))
     canvas.setSubject(certificate.title.get("kk", ""))
 
@@ -196,7 +239,7 @@ def render(certificate: Certificate, base_url: str) -> bytes:
     canvas.drawCentredString(width / 2, height - 128, platform_line)
 
     # CERTIFICATE: the same word in both languages, so it is written once.
-    heading_kk, heading_ru = _both("heading")
+    heading_kk, heading_ru = _both("diploma" if certificate.kind == "tournament" else "heading")
     heading = heading_kk.upper() if heading_kk.upper() == heading_ru.upper() else f"{heading_kk} · {heading_ru}".upper()
     canvas.setFillColor(DEEP)
     canvas.setFont(fonts["serif-bold"], 34)
@@ -205,22 +248,13 @@ def render(certificate: Certificate, base_url: str) -> bytes:
     canvas.setLineWidth(1.2)
     canvas.line(width / 2 - 70, height - 184, width / 2 + 70, height - 184)
 
-    # The middle: the holder's name (as large as fits, on two lines when it must), "awarded for completing
-    # the course", the course title in Kazakh and in Russian, the hours; centred between heading and footer.
+    # The middle, centred between heading and footer (see _middle).
     text_width = width - 200
-    awarded_kk, awarded_ru = _both("awarded")
-    title_kk, title_ru = certificate.title.get("kk", ""), certificate.title.get("ru", "")
-    blocks = [  # (lines, font, size, colour, space before)
-        (*_fit(certificate.holder_name, fonts["serif-bold"], 30, text_width, 17), fonts["serif-bold"], DEEP, 0),
-        ([f"{awarded_kk}  ·  {awarded_ru}"], 10.5, fonts["sans"], MUTED, 6),
-        (*_fit(f"«{title_kk}»", fonts["serif-bold"], 19, text_width, 11), fonts["serif-bold"], TEAL, 14),
-        (*_fit(f"«{title_ru}»", fonts["serif-italic"], 15, text_width, 10), fonts["serif-italic"], DEEP, 2),
-    ]
-    if certificate.hours:
-        blocks.append(([" · ".join(_both("hours", hours=certificate.hours)).replace(" · ", "  ·  ")], 10.5,
-                       fonts["sans"], MUTED, 8))
+    blocks = _middle(certificate, fonts, text_width)
     total = sum(gap + size * 1.22 * len(lines) for lines, size, _font, _colour, gap in blocks)
     y = (height - 190 + 160) / 2 + total / 2 - blocks[0][1]  # the first baseline
+    # A crowded middle keeps clear of the footer (its labels start at 148 pt), up to the heading's rule.
+    y = min(height - 200 - blocks[0][1] * 0.2, max(y, 166 + total - blocks[0][1]))
     for lines, size, font, colour, gap in blocks:
         canvas.setFillColor(colour)
         y = _centred(canvas, lines, font, size, y - gap)

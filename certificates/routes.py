@@ -35,12 +35,18 @@ def _base_url(request: Request) -> str:
 def printed(certificate: Certificate) -> PrintedFields:
     return PrintedFields(id=certificate.public_id, code=certificate.code, holder_name=certificate.holder_name,
                          kind=certificate.kind, course=certificate.course_slug, title=certificate.title,
-                         stage=certificate.stage, award=certificate.award, hours=certificate.hours,
+                         stage=certificate.stage, award=certificate.award, place=certificate.place,
+                         hours=certificate.hours,
                          issued_on=certificate.issued_on, language=certificate.language, issuer=certificate.issuer)
 
 
-def verification(session, certificate: Certificate | None, base_url: str) -> VerificationOut:
+def verification(session, certificate: Certificate | None, base_url: str, reference: str = "",
+                 lang: str = "en") -> VerificationOut:
     if certificate is None:
+        withdrawn = service.find_withdrawn(session, reference) if reference else None
+        if withdrawn is not None:  # the holder deleted the account: what happened, and nothing about them
+            return VerificationOut(status="revoked", withdrawn=True, revoked_at=withdrawn.withdrawn_at,
+                                   revoked_reason=gettext(lang, service.WITHDRAWN_REASON))
         return VerificationOut(status="unknown")
     replacement = service.replacement_of(session, certificate)
     return VerificationOut(status="revoked" if certificate.revoked else "valid", certificate=printed(certificate),
@@ -66,10 +72,11 @@ def _pdf_response(request: Request, session, certificate: Certificate) -> Respon
 
 @api.get("/certificates/{reference}/verify", response_model=VerificationOut,
          responses={404: {"model": VerificationOut, "description": "No such certificate: `status` is `unknown`"}})
-def api_verify(request: Request, reference: str, session: DbSession):
+def api_verify(request: Request, reference: str, session: DbSession, lang: ApiLang):
     """Public, no account needed: `valid`, `revoked` (with the reason and date) or `unknown`, and the
-    printed fields to compare with a copy. `reference` is the public id or the short code."""
-    result = verification(session, service.find(session, reference), _base_url(request))
+    printed fields to compare with a copy. `reference` is the public id or the short code. A certificate
+    whose holder deleted their account is `revoked` with `withdrawn: true` and no fields (none are kept)."""
+    result = verification(session, service.find(session, reference), _base_url(request), reference, lang)
     if result.status == "unknown":
         return JSONResponse(result.model_dump(mode="json", exclude_none=True), status_code=404)
     return result
@@ -131,7 +138,7 @@ def verify_search(request: Request, lang: PageLang, session: DbSession,
     """The search box: a code (or a public id) typed in opens its certificate's page."""
     if not code.strip():
         return render(request, "certificates/verify.html", {"result": None, "code": ""}, lang=lang)
-    certificate = service.find(session, code)
+    certificate = service.find(session, code) or service.find_withdrawn(session, code)
     if certificate is None:
         return render(request, "certificates/verify.html", {
             "result": VerificationOut(status="unknown"), "code": code,
@@ -142,13 +149,14 @@ def verify_search(request: Request, lang: PageLang, session: DbSession,
 def _verify_page(request: Request, lang: str, session, user, reference: str, status_code: int | None = None,
                  **context):
     certificate = service.find(session, reference)
-    result = verification(session, certificate, _base_url(request))
+    result = verification(session, certificate, _base_url(request), reference, lang)
+    known = certificate is not None or result.withdrawn
     return render(request, "certificates/verify.html", {
         "result": result, "code": "" if certificate else reference[:64],
-        "error": None if certificate else gettext(lang, service.CertificateUnknown.message),
+        "error": None if known else gettext(lang, service.CertificateUnknown.message),
         "can_revoke": bool(certificate and user and service.can_revoke(user) and not certificate.revoked),
-        "form": {}, **context,
-    }, lang=lang, status_code=status_code or (404 if certificate is None else 200))
+        "form": {}, "award_names": badge.AWARD_NAMES, **context,
+    }, lang=lang, status_code=status_code or (200 if known else 404))
 
 
 @pages.get("/{lang}/verify/{reference}")
@@ -174,10 +182,18 @@ def my_certificates(request: Request, lang: PageLang, session: DbSession, user: 
     """My certificates: the PDF, the badge, the verification link to share, and a text to share it with."""
     base = _base_url(request)
     text = content_language(lang)
+    def share(c: Certificate) -> str:
+        if c.kind == "tournament":  # the tournament's name carries its own quotation marks
+            award = gettext(lang, badge.AWARD_NAMES.get(c.award, badge.AWARD_NAMES["participant"]))
+            return gettext(lang, "%(award)s: %(title)s, %(stage)s. My diploma: %(url)s", award=award,
+                           title=c.title.get(text, ""), stage=c.stage.get(text, ""), url=verification_url(base, c))
+        return gettext(lang, "I completed the course «%(title)s» on Generative Nation. My certificate: %(url)s",
+                       title=c.title.get(text, ""), url=verification_url(base, c))
+
     items = [{"certificate": c, "title": c.title.get(text, ""), "verify_url": verification_url(base, c),
-              "links": _links(c),
-              "share_text": gettext(lang, "I completed the course «%(title)s» on Generative Nation. My certificate: %(url)s",
-                                    title=c.title.get(text, ""), url=verification_url(base, c))}
+              "links": _links(c), "share_text": share(c),
+              "award": gettext(lang, badge.AWARD_NAMES[c.award]) if c.award in badge.AWARD_NAMES else "",
+              "stage": c.stage.get(text, "")}
              for c in service.mine(session, user)]
     return render(request, "certificates/mine.html", {"items": items}, lang=lang)
 
@@ -193,9 +209,11 @@ def my_pdf(request: Request, lang: PageLang, reference: str, session: DbSession,
 # ---------------------------------------------------------------- a class's and an agency's certificates
 
 def _group_page(request: Request, lang: str, certificates: list[Certificate], title: str, back: tuple[str, str],
-                zip_url: str):
-    return render(request, "certificates/group.html", {"certificates": certificates, "title": title, "back": back,
-                                                       "zip_url": zip_url}, lang=lang)
+                zip_url: str, batch=None, batch_base: str = ""):
+    return render(request, "certificates/group.html", {
+        "certificates": certificates, "title": title, "back": back, "zip_url": zip_url, "batch": batch,
+        "batch_url": f"{batch_base}/batches/{batch.id}" if batch else "", "start_url": f"{batch_base}/batch",
+    }, lang=lang)
 
 
 def _zip(request: Request, session, certificates: list[Certificate], name: str) -> Response:
@@ -228,7 +246,9 @@ def class_certificates(request: Request, lang: PageLang, classroom_id: Id, sessi
     classroom = _class(session, user, classroom_id)
     return _group_page(request, lang, service.of_class(session, classroom.id), classroom.name,
                        (f"/{lang}/classes/{classroom.id}/gradebook", classroom.name),
-                       f"/{lang}/classes/{classroom.id}/certificates.zip")
+                       f"/{lang}/classes/{classroom.id}/certificates.zip",
+                       service.latest_batch(session, service.BatchKind.classroom, classroom.id),
+                       f"/{lang}/classes/{classroom.id}/certificates")
 
 
 @pages.get("/{lang}/classes/{classroom_id}/certificates.zip")
@@ -244,7 +264,9 @@ def agency_certificates(request: Request, lang: PageLang, agency_id: Id, mandate
     agency, mandate = _mandate(session, user, agency_id, mandate_id)
     return _group_page(request, lang, service.of_agency(session, agency.id, mandate.course_slug), agency.title(lang),
                        (f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}", agency.title(lang)),
-                       f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates.zip")
+                       f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates.zip",
+                       service.latest_batch(session, service.BatchKind.agency, mandate.id),
+                       f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates")
 
 
 @pages.get("/{lang}/agencies/{agency_id}/mandates/{mandate_id}/certificates.zip")
@@ -253,6 +275,95 @@ def agency_certificates_zip(request: Request, lang: PageLang, agency_id: Id, man
     agency, mandate = _mandate(session, user, agency_id, mandate_id)
     return _zip(request, session, service.of_agency(session, agency.id, mandate.course_slug),
                 f"agency-{agency.id}-{mandate.course_slug}-certificates.zip")
+
+
+# ---------------------------------------------------------------- issuing in bulk, with progress
+
+def _batch_page(request: Request, lang: str, session, batch, title: str, back: tuple[str, str], page_url: str,
+                zip_url: str, resume_url: str):
+    from gennation.platform.accounts.models import User
+    from gennation.platform.institutions.assignments import local
+    starter = session.get(User, batch.created_by) if batch.created_by else None
+    moment = lambda value: local(value).strftime("%d.%m.%Y %H:%M") if value else ""  # noqa: E731
+    return render(request, "certificates/batch.html", {
+        "batch": batch, "title": title, "back": back, "page_url": page_url, "zip_url": zip_url,
+        "resume_url": resume_url, "working": batch.status == "pending" or service.batch_live(batch),
+        "can_resume": service.resumable(batch), "started": moment(batch.started_at),
+        "finished": moment(batch.finished_at), "started_by": starter.display_name if starter else "",
+    }, lang=lang, fragment="certificates/_batch.html")
+
+
+@pages.post("/{lang}/classes/{classroom_id}/certificates/batch", dependencies=[Csrf])
+def class_batch_start(lang: PageLang, classroom_id: Id, session: DbSession, user: PageUser):
+    """Issue the certificates the class's learners earned since joining and do not have yet (completions from
+    before certificates existed); resumes an unfinished batch instead of starting a second one."""
+    classroom = _class(session, user, classroom_id)
+    batch = service.start_batch(session, service.BatchKind.classroom, classroom.id, user)
+    return RedirectResponse(f"/{lang}/classes/{classroom.id}/certificates/batches/{batch.id}", status_code=303)
+
+
+@pages.get("/{lang}/classes/{classroom_id}/certificates/batches/{batch_id}")
+def class_batch_page(request: Request, lang: PageLang, classroom_id: Id, batch_id: Id, session: DbSession,
+                     user: PageUser):
+    classroom = _class(session, user, classroom_id)
+    batch = service.batch_of(session, batch_id, service.BatchKind.classroom, classroom.id)
+    base = f"/{lang}/classes/{classroom.id}/certificates"
+    return _batch_page(request, lang, session, batch, classroom.name, (base, classroom.name),
+                       f"{base}/batches/{batch.id}", f"{base}.zip", f"{base}/batch")
+
+
+@pages.post("/{lang}/agencies/{agency_id}/mandates/{mandate_id}/certificates/batch", dependencies=[Csrf])
+def agency_batch_start(lang: PageLang, agency_id: Id, mandate_id: Id, session: DbSession, user: PageUser):
+    """Issue a certificate to every employee who passed the mandatory course and has none yet."""
+    agency, mandate = _mandate(session, user, agency_id, mandate_id)
+    batch = service.start_batch(session, service.BatchKind.agency, mandate.id, user)
+    return RedirectResponse(f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates/batches/{batch.id}",
+                            status_code=303)
+
+
+@pages.get("/{lang}/agencies/{agency_id}/mandates/{mandate_id}/certificates/batches/{batch_id}")
+def agency_batch_page(request: Request, lang: PageLang, agency_id: Id, mandate_id: Id, batch_id: Id,
+                      session: DbSession, user: PageUser):
+    agency, mandate = _mandate(session, user, agency_id, mandate_id)
+    batch = service.batch_of(session, batch_id, service.BatchKind.agency, mandate.id)
+    base = f"/{lang}/agencies/{agency.id}/mandates/{mandate.id}/certificates"
+    return _batch_page(request, lang, session, batch, agency.title(lang), (base, agency.title(lang)),
+                       f"{base}/batches/{batch.id}", f"{base}.zip", f"{base}/batch")
+
+
+def _stage_batch(session, user, batch_id: int):
+    from gennation.platform.accounts.models import Role
+    from gennation.platform.errors import Forbidden
+    if user.role not in (Role.admin, Role.organiser):
+        raise Forbidden
+    return service.batch_of(session, batch_id, service.BatchKind.stage)
+
+
+def _stage_title(batch, lang: str) -> str:
+    titles = batch.params.get("season_title", {}), batch.params.get("stage_title", {})
+    text = content_language(lang)
+    return " · ".join(t.get(text, "") for t in titles if t.get(text)) or f"#{batch.target}"
+
+
+@pages.get("/{lang}/admin/certificates/batches/{batch_id}.zip")
+def stage_batch_zip(request: Request, lang: PageLang, batch_id: Id, session: DbSession, user: PageUser):
+    batch = _stage_batch(session, user, batch_id)
+    return _zip(request, session, service.certificates_of_batch(session, batch), f"stage-{batch.target}-diplomas.zip")
+
+
+@pages.get("/{lang}/admin/certificates/batches/{batch_id}")
+def stage_batch_page(request: Request, lang: PageLang, batch_id: Id, session: DbSession, user: PageUser):
+    """A tournament stage's diplomas being issued (admins and organisers), and their ZIP when done."""
+    batch = _stage_batch(session, user, batch_id)
+    base = f"/{lang}/admin/certificates/batches/{batch.id}"
+    return _batch_page(request, lang, session, batch, _stage_title(batch, lang), (f"/{lang}/", gettext(lang, "Generative Nation")),
+                       base, f"{base}.zip", f"{base}/resume")
+
+
+@pages.post("/{lang}/admin/certificates/batches/{batch_id}/resume", dependencies=[Csrf])
+def stage_batch_resume(lang: PageLang, batch_id: Id, session: DbSession, user: PageUser):
+    batch = service.resume_batch(session, _stage_batch(session, user, batch_id))
+    return RedirectResponse(f"/{lang}/admin/certificates/batches/{batch.id}", status_code=303)
 
 
 # ---------------------------------------------------------------- Open Badges (badge.py)
@@ -278,14 +389,16 @@ def api_status_list(request: Request, session: DbSession):
 
 @api.get("/certificates/{reference}/badge", response_class=VerifiableCredentialResponse,
          responses={200: {"description": "OpenBadgeCredential (Open Badges 3.0)", **_VC_CONTENT},
-                    404: {"model": VerificationOut, "description": "No such certificate: `status` is `unknown`"}})
+                    404: {"model": VerificationOut, "description": "No such certificate: `status` is `unknown`"},
+                    410: {"model": VerificationOut, "description": "Withdrawn with its holder's account"}})
 def api_badge(request: Request, reference: str, session: DbSession):
     """Public: the certificate as an Open Badges 3.0 `OpenBadgeCredential`, signed (Data Integrity,
     `eddsa-rdfc-2022`) by the platform's `did:key`. A revoked one is still served; the status list says so."""
     certificate = service.find(session, reference)
     if certificate is None:
-        return JSONResponse(VerificationOut(status="unknown").model_dump(mode="json", exclude_none=True),
-                            status_code=404)
+        result = verification(session, None, _base_url(request), reference)
+        return JSONResponse(result.model_dump(mode="json", exclude_none=True),
+                            status_code=410 if result.withdrawn else 404)
     document = badge.signed_badge(certificate, _base_url(request), signing.signer(request.app.state.settings.var_dir))
     return VerifiableCredentialResponse(document, headers={
         "Content-Disposition": f'inline; filename="badge-{certificate.code}.json"'})

@@ -18,6 +18,7 @@ class PrintedFields(BaseModel):
     title: dict[str, str] = Field(description="The course (or tournament) title, {kk, ru}")
     stage: dict[str, str] = Field(default_factory=dict, description="The tournament stage, {kk, ru}; {} for courses")
     award: str = Field(default="", description="'' for courses; winner | prize_winner | participant")
+    place: int | None = Field(default=None, description="Tournament diplomas: the place in the stage, if any")
     hours: int
     issued_on: date
     language: str
@@ -30,6 +31,8 @@ class VerificationOut(BaseModel):
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
     replaced_by: str | None = Field(default=None, description="The public id of the certificate that replaces this one")
+    withdrawn: bool = Field(default=False, description="Revoked because its holder deleted their account: the "
+                            "platform keeps none of its fields, so `certificate` is empty")
     verify_url: str | None = None
 
 

@@ -428,7 +428,7 @@ def _fits(attempt: QuizAttempt, quiz: QuizOutline) -> bool:
                for i in attempt.question_ids)
 
 
-def _draw_layout(questions: list[QuestionItem], rng: random.Random) -> dict[str, list[list[str]]]:
+def draw_layout(questions: list[QuestionItem], rng: random.Random) -> dict[str, list[list[str]]]:
     """A random order of every question's choices, each named by a random token unique in the question."""
     layout = {}
     for question in questions:
@@ -462,7 +462,7 @@ def open_attempt(session: Session, user: User, quiz: QuizOutline, limits: ExamLi
     if quiz.draw and quiz.draw < len(chosen):
         chosen = sorted(rng.sample(chosen, quiz.draw), key=quiz.questions.index)
     values = {"user_id": user.id, "quiz_id": quiz.id, "question_ids": [q.id for q in chosen],
-              "layout": _draw_layout(chosen, rng), "answers": {}, "results": {}, "started_at": now or utcnow()}
+              "layout": draw_layout(chosen, rng), "answers": {}, "results": {}, "started_at": now or utcnow()}
     # One open attempt per learner and quiz (a partial unique index): when a parallel request has just
     # opened one, the insert does nothing and that attempt is the one to sit.
     insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert)(QuizAttempt)
@@ -536,7 +536,7 @@ def _parse_answer(question: QuestionItem, value: Any, attempt: QuizAttempt) -> A
     return [choice_of[str(v)] for v in value]
 
 
-def _is_correct(question: QuestionItem, answer: Any) -> bool:
+def is_correct(question: QuestionItem, answer: Any) -> bool:
     key = question.key
     if question.kind in (QuestionKind.single, QuestionKind.true_false):
         return [answer] == key["correct"]
@@ -547,7 +547,7 @@ def _is_correct(question: QuestionItem, answer: Any) -> bool:
     return answer == key["order"]
 
 
-def _parse_answers(questions: list[QuestionItem], answers: dict[str, Any],
+def parse_answers(questions: list[QuestionItem], answers: dict[str, Any],
                    attempt: QuizAttempt) -> tuple[dict[str, Any], dict[str, str]]:
     """Normalised answers, and {question id: message id} for each malformed one, in question order."""
     parsed, errors = {}, {}
@@ -561,7 +561,7 @@ def _parse_answers(questions: list[QuestionItem], answers: dict[str, Any],
 
 def check_answers(questions: list[QuestionItem], answers: dict[str, Any], attempt: QuizAttempt) -> dict[str, str]:
     """Every malformed answer of a submission, {question id: message id}; empty when all are fine."""
-    return _parse_answers(questions, answers, attempt)[1]
+    return parse_answers(questions, answers, attempt)[1]
 
 
 def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: dict[str, Any],
@@ -572,13 +572,13 @@ def grade_attempt(session: Session, user: User, attempt: QuizAttempt, answers: d
     if attempt.graded_at is not None:
         raise AnswerError("attempt", N_("This attempt has already been graded. Start a new one."))
     questions = questions if questions is not None else attempt_questions(session, attempt)
-    parsed, errors = _parse_answers(questions, answers, attempt)
+    parsed, errors = parse_answers(questions, answers, attempt)
     if errors:
         field_name, message = next(iter(errors.items()))
         raise AnswerError(field_name, message)
     course = catalogue(session).course_of_quiz(attempt.quiz_id)
     quiz = course.quiz_with_id(attempt.quiz_id)
-    results = {q.slug: _is_correct(q, parsed[q.slug]) for q in questions}
+    results = {q.slug: is_correct(q, parsed[q.slug]) for q in questions}
     attempt.answers = parsed
     attempt.results = results
     attempt.score = round(100 * sum(results.values()) / len(results), 1) if results else 0.0

@@ -66,6 +66,7 @@ class LessonSource:
     markdown: dict[str, str] = field(default_factory=dict)
     words: dict[str, int] = field(default_factory=dict)
     key_ideas: dict[str, str] = field(default_factory=dict)
+    questions: dict[str, list[str]] = field(default_factory=dict)  # that the lesson answers (the tutor indexes them)
 
 
 @dataclass
@@ -369,6 +370,14 @@ def _read_quiz(reader: _Reader, course_dir: Path, name: str, quiz_id: str, pass_
     return quiz
 
 
+def read_question_bank(folder: Path, name: str, minimum: int) -> tuple[list[QuestionSource], list[SourceError]]:
+    """A question bank outside a course (the tournament's): `folder/kk/name` and `folder/ru/name` in the
+    quiz format, checked as a course quiz is."""
+    reader = _Reader()
+    quiz = _read_quiz(reader, folder, name, name.removesuffix(".yaml"), 0, None, minimum, [])
+    return quiz.questions, reader.errors
+
+
 def keyed_positions(course: CourseSource) -> list[tuple[int, int]]:
     """(keyed option position, number of options) of every single-choice question of a course, as stored."""
     quizzes = [m.quiz for m in course.modules if m.quiz] + ([course.final_exam] if course.final_exam else [])
@@ -482,6 +491,7 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
         title = meta.get("title")
         if not isinstance(title, str) or not title.strip():
             reader.error(path, 1, "front matter needs a 'title'")
+        lesson.questions[lang] = _lesson_questions(reader, path, meta.get("questions", []))
         if not body.strip():
             reader.error(path, body_line, "lesson is empty")
             continue
@@ -509,7 +519,28 @@ def _read_lesson(reader: _Reader, course_dir: Path, module_id: str, lesson_id: s
         lesson.markdown[lang] = body
         lesson.key_ideas[lang] = key_ideas(body)
         lesson.words[lang] = words
+    counts = {lang: len(found) for lang, found in lesson.questions.items()}
+    if len(set(counts.values())) > 1:
+        reader.error(course_dir / CONTENT_LANGUAGES[0] / module_id / f"{lesson_id}.md", 1,
+                     "front matter 'questions' must list as many questions in every language ("
+                     + ", ".join(f"{lang}: {n}" for lang, n in counts.items()) + ")")
     return lesson
+
+
+def _lesson_questions(reader: _Reader, path: Path, raw: object) -> list[str]:
+    """Front matter `questions:` (optional): up to 5 questions the lesson answers, each ending with '?'."""
+    if raw is None or raw == []:
+        return []
+    if not isinstance(raw, list) or len(raw) > 5:
+        reader.error(path, 1, "front matter 'questions' must be a list of at most 5 questions")
+        return []
+    found = []
+    for item in raw:
+        if not isinstance(item, str) or not 8 <= len(item.strip()) <= 200 or not item.strip().endswith("?"):
+            reader.error(path, 1, f"front matter question {item!r} must be 8 to 200 characters and end with '?'")
+            continue
+        found.append(item.strip())
+    return found
 
 
 # Raise when what `load` stores changes, so that unchanged sources are stored again.

@@ -26,6 +26,7 @@ TEMPLATE_DIRS = {
     "courses": ROOT / "courses" / "templates",
     "tutor": ROOT / "tutor" / "templates",
     "certificates": ROOT / "certificates" / "templates",
+    "tournament": ROOT / "tournament" / "templates",
 }
 STATIC_DIR = ROOT / "frontend" / "static"
 PUBLIC_MAX_AGE = 60  # seconds a shared cache may serve an anonymous page before asking again

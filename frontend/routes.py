@@ -14,6 +14,7 @@ from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
 from gennation.platform.institutions import assignments
 from gennation.platform.settings import LANGUAGES
+from gennation.tournament import service as tournament
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(tags=["health"])
@@ -50,6 +51,7 @@ def home(request: Request, lang: PageLang, session: DbSession, user: CurrentUser
         "mandates": agencies.my_mandates(session, user) if user else [],
         "agency_invitations": agencies.invitations(session, user) if user else [],
         "agencies_coordinated": agencies.agencies_coordinated(session, user) if user else [],
+        "advancements": tournament.my_advancements(session, user, unseen_only=True) if user else [],
     }, lang=lang,
                   public=courses.catalogue(session).tag if user is None else None)
 

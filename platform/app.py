@@ -31,7 +31,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = gettext(lang, exc.message, **exc.values)
         detail, headers = None, None
         if isinstance(exc, InvalidField):
-            detail = [{"loc": ["body", *field.split(".")], "msg": gettext(lang, text), "type": "value_error"}
+            detail = [{"loc": ["body", *field.split(".")], "msg": gettext(lang, text, **exc.values), "type": "value_error"}
                       for field, text in exc.errors.items()]
         if isinstance(exc, RateLimited) and exc.retry_after:
             headers = {"Retry-After": str(exc.retry_after)}
@@ -124,12 +124,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gennation.platform.agencies import routes as agencies_routes
     from gennation.platform.institutions import routes as institutions_routes
     from gennation.platform.metrics import routes as metrics_routes
+    from gennation.tournament import routes as tournament_routes
+    from gennation.tournament import tasks as tournament_tasks
     from gennation.tutor import routes as tutor_routes
 
     certificates_tasks.install(settings)  # issue on course completion; PDFs drawn after commit
+    tournament_tasks.install(settings)  # entries scored after commit; leaderboards in Redis when configured
     app.include_router(frontend_routes.api)
     for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api,
-                   agencies_routes.api, metrics_routes.api, certificates_routes.api):
+                   agencies_routes.api, metrics_routes.api, certificates_routes.api, tournament_routes.api):
         # Before any route: a cookie-signed state change needs the CSRF token; writes are rate-limited.
         app.include_router(router, dependencies=[ApiGuard], responses=API_ERRORS)
     app.include_router(accounts_routes.pages)
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agencies_routes.pages)
     app.include_router(metrics_routes.pages)
     app.include_router(certificates_routes.pages)
+    app.include_router(tournament_routes.pages)
     app.include_router(courses_routes.pages)
     app.include_router(tutor_routes.pages)
     app.include_router(frontend_routes.pages)

@@ -13,11 +13,13 @@ courses_app = typer.Typer(help="Course sources in courses/content.", no_args_is_
 users_app = typer.Typer(help="People and roles.", no_args_is_help=True)
 tutor_app = typer.Typer(help="The AI tutor and its model.", no_args_is_help=True)
 institutions_app = typer.Typer(help="The directory of institutions.", no_args_is_help=True)
+tournament_app = typer.Typer(help="The national AI tournament.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(courses_app, name="courses")
 app.add_typer(users_app, name="users")
 app.add_typer(tutor_app, name="tutor")
 app.add_typer(institutions_app, name="institutions")
+app.add_typer(tournament_app, name="tournament")
 
 
 @db_app.command("upgrade")
@@ -123,6 +125,18 @@ def institutions_import(file: str, dry_run: bool = typer.Option(False, "--dry-ru
             return
         result = directory.import_rows(session, checked)
     typer.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+@tournament_app.command("sample")
+def tournament_sample() -> None:
+    """Load the sample season (five categories, an open qualifier with a practical task and a quiz in
+    each); running it again changes nothing."""
+    from gennation.platform.database import Database
+    from gennation.tournament import sample_season
+    settings = get_settings()
+    with Database(settings.database_url).unit_of_work() as session:
+        season = sample_season.load(session, settings.var_dir)
+        typer.echo(f"sample season '{season.slug}' is loaded: open /kk/tournament or /ru/tournament")
 
 
 @tutor_app.command("fetch-model")

@@ -5,6 +5,7 @@ from gennation.platform.accounts import models as accounts_models  # noqa: F401
 from gennation.platform.agencies import models as agencies_models  # noqa: F401
 from gennation.platform.institutions import models as institutions_models  # noqa: F401
 from gennation.platform.metrics import models as metrics_models  # noqa: F401
+from gennation.tournament import models as tournament_models  # noqa: F401
 from gennation.tutor import models as tutor_models  # noqa: F401
 from sqlmodel import SQLModel
 

@@ -7,7 +7,7 @@ from celery import Celery
 from gennation.platform.settings import Settings, get_settings
 
 TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks", "gennation.platform.metrics.tasks",
-                "gennation.certificates.tasks"]
+                "gennation.certificates.tasks", "gennation.tournament.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -22,9 +22,12 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_acks_late=True,
         worker_prefetch_multiplier=1,
-        task_routes={"certificates.*": {"queue": "certificates"}},  # PDFs: `worker -Q certificates`
-        # `celery -A gennation.platform.worker beat`: the indicators' rollup, every quarter of an hour.
-        beat_schedule={"indicators-rollup": {"task": "metrics.roll_up", "schedule": 15 * 60}},
+        # PDFs: `worker -Q certificates`; tournament entries: `worker -Q scoring`.
+        task_routes={"certificates.*": {"queue": "certificates"}, "tournament.*": {"queue": "scoring"}},
+        # `celery -A gennation.platform.worker beat`: the indicators' rollup every quarter of an hour; the
+        # tournament's clock and sweeper (stage moves, stuck entries, quizzes out of time) every minute.
+        beat_schedule={"indicators-rollup": {"task": "metrics.roll_up", "schedule": 15 * 60},
+                       "tournament-sweep": {"task": "tournament.sweep", "schedule": 60}},
     )
     app.conf.gennation_settings = settings
     return app

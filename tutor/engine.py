@@ -321,7 +321,9 @@ class RedisBackend(Backend):
         await self.redis.zadd(self.PENDING, {job.id: time.time()})
         self.celery.send_task("tutor.generate", args=[job.id, job.messages, job.max_tokens, job.user_id],
                               queue="tutor")
-        last_id, last_position = "0", None
+        rank = await self.redis.zrank(self.PENDING, job.id)
+        last_id, last_position = "0", (rank or 0) + 1
+        yield {"type": "position", "position": last_position}  # at once: the page shows the lesson meanwhile
         while True:
             reply = await self.redis.xread({self.stream_key(job.id): last_id}, block=1000, count=50)
             if not reply:

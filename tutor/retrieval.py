@@ -1,44 +1,65 @@
-"""Finding the lesson passages that answer a question: BM25 over the lesson texts of one language."""
+"""Finding the lesson that answers a question, and the part of it to show.
+
+Per language, every live lesson is indexed four ways, each a BM25 index over stemmed words
+(`morphology`): its sections (lesson title, section heading and text), the lesson as a whole (title,
+key ideas, the questions its authors say it answers), those questions one by one, and the glossary
+(term and definition). A lesson's score adds its best section, the lesson, its best author question
+and, when the question names a glossary term the lesson links, a bonus; the page's own lesson gets a
+bonus too (follow-ups: "and the threshold?"). "What is X" questions about a glossary term start from
+its definition. The weights were tuned on tests/tutor/eval_set.yaml (hit@1, hit@3 in the README).
+"""
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from rank_bm25 import BM25Okapi
 from sqlmodel import Session, select
 
 from gennation.courses.models import Course, Lesson, Module
+from gennation.courses.source import GLOSSARY_LINK_RE, KEY_IDEAS_RE, plain_text, split_front_matter
+from gennation.tutor import morphology
 
-WORD = re.compile(r"\w+")
-PASSAGE_WORDS = 60
-CURRENT_LESSON_BOOST = 1.6
-# Question words carry no topic: without them "What is the capital of France?" finds no lesson.
-STOPWORDS = set("""
-что как какой какая какое какие почему зачем где когда кто чем это эта этот эти ли же не ни и а но или
-в во на с со к ко по о об от до из у за для при про без над под так такое такой есть был была было быть
-мне меня мой моя тебе ты вы вас ваш скажи расскажи объясни можно нужно надо очень такое значит
-не деген қалай қандай неге неліктен қайда қашан кім қанша бұл осы сол мен сен сіз және немесе бірақ да де
-та те ма ме ба бе па пе ғой үшін туралы маған саған айтшы түсіндірші түсіндіріңіз айтыңыз бар жоқ ол
-what how why who which is are the a an of to in on and or for about explain tell me
-""".split())
+# Tuned on the evaluation set (see the module docstring).
+WEIGHTS = {"section": 1.0, "lesson": 0.7, "question": 0.5, "glossary": 0.45, "current": 0.3}
+EXCERPT_WORDS = {"kk": 45, "ru": 55}  # the passage shown first and handed to the model
+SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+# "Try it yourself" sections hold exercises, not answers: they weigh less.
+EXERCISE = re.compile(r"байқап көр|ойланып көр|өзіңді тексер|попробуй|подумай|проверь себя", re.IGNORECASE)
+EXERCISE_WEIGHT = 0.5
 
-
+# Everyday and English names of course topics, added to a question in the index's language.
+ALIASES = {
+    "kk": {"ии": "жи", "ai": "жи", "нейросеть": "нейрондық желі", "нейросети": "нейрондық желі",
+           "промпт": "сұраныс", "prompt": "сұраныс", "machine learning": "машиналық оқыту",
+           "чат-бот": "чат-көмекші", "чатбот": "чат-көмекші", "deepfake": "дипфейк", "chatgpt": "чат-көмекші",
+           "neural network": "нейрондық желі", "data": "деректер"},
+    "ru": {"жи": "ии", "ai": "ии", "нейронка": "нейросеть", "промпт": "запрос", "prompt": "запрос",
+           "machine learning": "машинное обучение", "чат-бот": "чат-ассистент", "чат бот": "чат-ассистент",
+           "чатбот": "чат-ассистент", "deepfake": "дипфейк", "chatgpt": "чат-ассистент",
+           "neural network": "нейронная сеть", "data": "данные", "двухфакторка": "двухфакторная аутентификация"},
+}
+# "What is X" in the way learners ask it (folded for Kazakh by the caller).
+DEFINITION_ASKED = {
+    "kk": re.compile(r"деген\s+не|дегенимиз\s+не|дегенин\s+не|деп\s+нени|деп\s+не|не\s+деген|деп\s+атай|мағынасы"),
+    "ru": re.compile(r"что\s+такое|что\s+значит|что\s+это|это\s+что|кто\s+такой|означает|\bэто\s+как"),
+}
 # Course topics beyond the glossary: abbreviations and everyday names for AI.
 TOPIC_WORDS = ["ЖИ", "ИИ", "AI", "нейрожелі", "нейросеть", "чат-бот", "чатбот", "робот", "бот", "ChatGPT"]
 
 
-def terms(text: str) -> list[str]:
-    """Words cut to a short stem: Kazakh and Russian change word endings a lot, stems stay."""
-    return [word[:5] for word in WORD.findall(text.casefold()) if len(word) > 1 and word not in STOPWORDS]
-
-
 @dataclass(frozen=True)
 class Passage:
+    """One section of a lesson."""
+
     course: str
     course_title: str
     lesson: str
     lesson_title: str
     text: str
+    heading: str = ""
 
     @property
     def url_path(self) -> str:
@@ -46,79 +67,282 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Definition:
+    id: str
+    term: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class Hit:
     passage: Passage
     score: float
+    raw: float = 0.0  # the best section's own BM25 score: how well any lesson text matches
 
 
-def split_passages(text: str, size: int = PASSAGE_WORDS) -> list[str]:
-    """Paragraph-aligned chunks of about `size` words."""
-    chunks, current = [], []
-    for paragraph in (p.strip() for p in text.split("\n")):
-        if not paragraph:
-            continue
+@dataclass
+class LessonDoc:
+    course: str
+    course_title: str
+    lesson: str
+    title: str
+    key_ideas: str = ""
+    questions: list[str] = field(default_factory=list)
+    sections: list[Passage] = field(default_factory=list)
+    terms: set[str] = field(default_factory=set)  # glossary ids the lesson links
+
+
+class BM25:
+    """Okapi BM25 over token lists."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.freqs = [Counter(doc) for doc in docs]
+        self.lengths = [len(doc) for doc in docs]
+        self.average = (sum(self.lengths) / len(docs)) if docs else 0.0
+        counts = Counter(token for doc in self.freqs for token in doc)
+        total = len(docs)
+        self.idf = {token: math.log(1 + (total - n + 0.5) / (n + 0.5)) for token, n in counts.items()}
+
+    def scores(self, query: list[str]) -> list[float]:
+        result = []
+        for freq, length in zip(self.freqs, self.lengths):
+            score = 0.0
+            norm = self.k1 * (1 - self.b + self.b * length / (self.average or 1))
+            for token in query:
+                tf = freq.get(token)
+                if tf:
+                    score += self.idf[token] * tf * (self.k1 + 1) / (tf + norm)
+            result.append(score)
+        return result
+
+
+def split_sections(markdown: str) -> list[tuple[str, str]]:
+    """(heading, plain text) of each "## " section; the text before the first heading has none.
+    The key-ideas box is left out (the lesson's key ideas are indexed on their own)."""
+    markdown = KEY_IDEAS_RE.sub("", markdown)
+    sections, heading, lines = [], "", []
+    for line in markdown.splitlines():
+        found = re.match(r"^#{2,6}\s+(.*)$", line)
+        if found:
+            if "".join(lines).strip():
+                sections.append((heading, plain_text("\n".join(lines))))
+            heading, lines = found.group(1).strip(), []
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        sections.append((heading, plain_text("\n".join(lines))))
+    return [(h, t) for h, t in sections if t.strip()]
+
+
+def chunks(text: str, size: int = 80) -> list[str]:
+    """Paragraph-aligned chunks of about `size` words (lessons without a source file)."""
+    out, current = [], []
+    for paragraph in (p.strip() for p in text.split("\n") if p.strip()):
         current.append(paragraph)
         if sum(len(p.split()) for p in current) >= size:
-            chunks.append(" ".join(current))
+            out.append(" ".join(current))
             current = []
     if current:
-        chunks.append(" ".join(current))
-    return chunks
+        out.append(" ".join(current))
+    return out
 
 
 class LessonIndex:
-    """All passages of one content language, searchable by BM25."""
+    """All lessons of one content language, searchable."""
 
-    def __init__(self, passages: list[Passage], key_ideas: dict[tuple[str, str], str] | None = None,
-                 topic_terms: set[str] | None = None):
-        self.passages = passages
-        self.key_ideas = key_ideas or {}
-        self.topic_terms = topic_terms or set()
-        self._bm25 = BM25Okapi([terms(p.lesson_title + " " + p.text) for p in passages]) if passages else None
+    def __init__(self, lessons: list[LessonDoc], glossary: list[Definition], lang: str, analyzer: str = "stems+ngrams",
+                 weights: dict | None = None):
+        self.lang = lang
+        self.lessons = lessons
+        self.glossary = glossary
+        self.weights = {**WEIGHTS, **(weights or {})}
+        self.analyze = lambda text: morphology.ANALYZERS[analyzer](text, lang)
+        self.passages = [s for doc in lessons for s in doc.sections]
+        self.key_ideas = {(d.course, d.lesson): d.key_ideas for d in lessons}
+        self._section_lesson = [i for i, doc in enumerate(lessons) for _ in doc.sections]
+        self._sections = BM25([self.analyze(f"{s.lesson_title} {s.heading} {s.heading} {s.text}")
+                               for s in self.passages])
+        self._lessons = BM25([self.analyze(" ".join([d.title, d.title, d.key_ideas, *d.questions])) for d in lessons])
+        self._question_lesson = [i for i, doc in enumerate(lessons) for _ in doc.questions]
+        self._questions = BM25([self.analyze(q) for doc in lessons for q in doc.questions])
+        self._term_stems = [set(morphology.stems(entry.term, lang)) for entry in glossary]
+        self._vocabulary: set[str] | None = None
+        self.topic_terms = {s for term in [*(e.term for e in glossary), *TOPIC_WORDS]
+                            for s in morphology.stems(term, lang)}
 
+    # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, session: Session, lang: str, glossary_terms: list[str] = ()) -> "LessonIndex":
+    def build(cls, session: Session, lang: str, content_dir: Path | None = None,
+              glossary: list[tuple[str, dict]] = (), analyzer: str = "stems+ngrams") -> "LessonIndex":
         rows = session.exec(
-            select(Course.slug, Course.title, Lesson.slug, Lesson.title, Lesson.body_text, Lesson.key_ideas)
+            select(Course.slug, Course.title, Module.slug, Lesson.slug, Lesson.title, Lesson.body_text,
+                   Lesson.key_ideas)
             .join(Module, Module.id == Lesson.module_id).join(Course, Course.id == Module.course_id)
             .where(Course.retired == False, Module.retired == False, Lesson.retired == False)  # noqa: E712
             .order_by(Course.position, Module.position, Lesson.position)).all()
-        passages = [Passage(course, course_title.get(lang, ""), lesson, lesson_title.get(lang, ""), chunk)
-                    for course, course_title, lesson, lesson_title, body, _ in rows
-                    for chunk in split_passages(body.get(lang, ""))]
-        ideas = {(course, lesson): key.get(lang, "") for course, _, lesson, _, _, key in rows}
-        topic = {stem for term in [*glossary_terms, *TOPIC_WORDS] for stem in terms(term)}
-        return cls(passages, ideas, topic)
+        lessons = []
+        for course, course_title, module, lesson, title, body, ideas in rows:
+            doc = LessonDoc(course, course_title.get(lang, ""), lesson, title.get(lang, ""), ideas.get(lang, ""))
+            source = content_dir / course / lang / module / f"{lesson}.md" if content_dir else None
+            if source is not None and source.is_file():
+                meta, markdown, _line = split_front_matter(source.read_text(encoding="utf-8"))
+                doc.questions = [str(q) for q in meta.get("questions") or [] if isinstance(q, str)]
+                doc.terms = {term for _text, term in GLOSSARY_LINK_RE.findall(markdown)}
+                parts = split_sections(markdown)
+            else:
+                parts = [("", chunk) for chunk in chunks(body.get(lang, ""))]
+            doc.sections = [Passage(course, doc.course_title, lesson, doc.title, text, heading)
+                            for heading, text in parts]
+            if doc.sections:
+                lessons.append(doc)
+        definitions = [Definition(term_id, str(entry["term"]), str(entry["definition"])) for term_id, entry in glossary]
+        return cls(lessons, definitions, lang, analyzer)
+
+    # ------------------------------------------------------------------ searching
+    def expand(self, question: str) -> str:
+        """The question with everyday and English topic names put in the index's language."""
+        text = question.casefold()
+        for alias, target in ALIASES.get(self.lang, {}).items():
+            text = re.sub(rf"(?<!\w){re.escape(alias)}(?!\w)", target, text)
+        return text
+
+    def named_terms(self, question: str) -> list[Definition]:
+        """Glossary terms the question names (every word of the term, in any form), longest first."""
+        asked = set(morphology.stems(self.expand(question), self.lang))
+        found = [(len(stems), entry) for entry, stems in zip(self.glossary, self._term_stems) if stems and stems <= asked]
+        return [entry for _n, entry in sorted(found, key=lambda item: -item[0])]
+
+    def definition_for(self, question: str) -> Definition | None:
+        """The glossary definition a "what is X" question starts from, when X is a glossary term."""
+        terms = self.named_terms(question)
+        if not terms:
+            return None
+        folded = morphology.fold(question, self.lang)
+        asked = set(morphology.stems(self.expand(question), self.lang))
+        named = set(morphology.stems(terms[0].term, self.lang))
+        if DEFINITION_ASKED[self.lang].search(folded) or not asked - named:
+            return terms[0]
+        return None
 
     def search(self, question: str, current: tuple[str, str] | None = None, limit: int = 3) -> list[Hit]:
-        """Best passages for `question`; the current lesson (course, lesson) weighs more."""
-        if self._bm25 is None:
+        """The best section of each of the best lessons for `question`, best first."""
+        if not self.passages:
             return []
-        scores = self._bm25.get_scores(terms(question))
+        query = self.analyze(self.expand(question))
+        if not query:
+            return []
+        section_scores = [score * (EXERCISE_WEIGHT if passage.heading and EXERCISE.search(passage.heading) else 1.0)
+                          for score, passage in zip(self._sections.scores(query), self.passages)]
+        lesson_scores = self._lessons.scores(query)
+        question_scores = self._questions.scores(query) if self._question_lesson else []
+        best_section: dict[int, int] = {}
+        for position, (lesson, score) in enumerate(zip(self._section_lesson, section_scores)):
+            if lesson not in best_section or score > section_scores[best_section[lesson]]:
+                best_section[lesson] = position
+        best_question = [0.0] * len(self.lessons)
+        for lesson, score in zip(self._question_lesson, question_scores):
+            best_question[lesson] = max(best_question[lesson], score)
+        top_section, top_lesson = max(section_scores) or 1.0, max(lesson_scores) or 1.0
+        top_question = max(best_question) or 1.0
+        named = {entry.id for entry in self.named_terms(question)}
+        w = self.weights
         ranked = []
-        for passage, score in zip(self.passages, scores):
-            if current and (passage.course, passage.lesson) == current:
-                score *= CURRENT_LESSON_BOOST
-            ranked.append(Hit(passage, float(score)))
+        for index, doc in enumerate(self.lessons):
+            section = best_section[index]
+            score = (w["section"] * section_scores[section] / top_section
+                     + w["lesson"] * lesson_scores[index] / top_lesson
+                     + w["question"] * best_question[index] / top_question
+                     + (w["glossary"] if named & doc.terms else 0.0))
+            if current and (doc.course, doc.lesson) == current:
+                score += w["current"]
+            ranked.append(Hit(self.passages[section], round(score, 4), section_scores[section]))
         ranked.sort(key=lambda hit: hit.score, reverse=True)
         return [hit for hit in ranked[:limit] if hit.score > 0]
 
-    def on_topic(self, question: str, hits: list[Hit], min_score: float) -> bool:
-        """A question the courses speak of: a lesson matches well, and either the question names a
-        glossary term or the lesson uses nearly all of its words."""
-        if not hits or hits[0].score < min_score:
+    def on_topic(self, question: str, hits: list[Hit], min_score: float,
+                 current: tuple[str, str] | None = None) -> bool:
+        """A question the courses speak of: the best lesson uses most of the question's words, and either
+        the question names a glossary or topic term, or a lesson text matches well, or it is a follow-up
+        on the page's own lesson."""
+        if not hits:
             return False
-        return bool(set(terms(question)) & self.topic_terms) or self.coverage(question, hits[0]) >= 0.8
+        raw = max(hit.raw for hit in hits)
+        asked = set(morphology.stems(self.expand(question), self.lang))
+        if asked & self.topic_terms and raw >= 1.0:
+            return True
+        top = hits[0].passage
+        follow_up = current is not None and (top.course, top.lesson) == current
+        return self.coverage(question, hits[0]) >= 0.6 and (raw >= min_score or follow_up)
 
     def coverage(self, question: str, hit: Hit) -> float:
-        """Share of the question's words that the hit's lesson uses: low when the lesson is off the point."""
-        asked = set(terms(question))
+        """Share of the question's words that the hit's lesson uses (a word counts when the lesson has a
+        longer form of it): low when the lesson is off the point."""
+        asked = set(morphology.stems(self.expand(question), self.lang))
         if not asked:
             return 0.0
-        lesson_terms = set()
+        used = set()
         for passage in self.lesson_passages(hit.passage.course, hit.passage.lesson):
-            lesson_terms.update(terms(passage.lesson_title + " " + passage.text))
-        return len(asked & lesson_terms) / len(asked)
+            used.update(morphology.stems(f"{passage.lesson_title} {passage.heading} {passage.text}", self.lang))
+        covered = [stem for stem in asked
+                   if stem in used or (len(stem) >= 4 and any(word.startswith(stem) for word in used))]
+        return len(covered) / len(asked)
 
     def lesson_passages(self, course: str, lesson: str) -> list[Passage]:
         return [p for p in self.passages if (p.course, p.lesson) == (course, lesson)]
+
+    # ------------------------------------------------------------------ what to show
+    def _weighted(self, sentence: str, asked: set[str]) -> float:
+        return sum(self._sections.idf.get(token, 0.0) for token in set(self.analyze(sentence)) & asked)
+
+    def key_idea(self, course: str, lesson: str, question: str, count: int = 1) -> str:
+        """The lesson's key ideas that speak most to the question (up to `count`, in the lesson's order;
+        "" when none does)."""
+        ideas = [i.strip(" -•\t") for i in self.key_ideas.get((course, lesson), "").split("\n") if i.strip(" -•\t")]
+        asked = set(self.analyze(self.expand(question)))
+        scored = sorted(((self._weighted(idea, asked), n) for n, idea in enumerate(ideas)), reverse=True)
+        chosen = sorted(n for score, n in scored[:count] if score > 0)
+        return " ".join(ideas[n] for n in chosen)
+
+    def best_part(self, passage: Passage, question: str, words: int | None = None) -> tuple[Passage, str]:
+        """The section of `passage`'s lesson whose sentence speaks most to the question (its heading counts
+        too; exercises weigh less), and that sentence with its neighbours, about `words` long, in order."""
+        limit = words or EXCERPT_WORDS[self.lang]
+        asked = set(self.analyze(self.expand(question)))
+        best = (-1.0, passage, [], 0)
+        for section in self.lesson_passages(passage.course, passage.lesson) or [passage]:
+            sentences = [s.strip() for s in SENTENCE.split(section.text) if s and s.strip()]
+            context = 0.5 * self._weighted(section.heading, asked)
+            weight = EXERCISE_WEIGHT if section.heading and EXERCISE.search(section.heading) else 1.0
+            for position, sentence in enumerate(sentences):
+                score = (self._weighted(sentence, asked) + context) * weight
+                if score > best[0]:
+                    best = (score, section, sentences, position)
+        _score, section, sentences, top = best
+        if not sentences:
+            return passage, ""
+        chosen, size = {top}, len(sentences[top].split())
+        for step in range(1, len(sentences)):
+            for i in (top + step, top - step):
+                if 0 <= i < len(sentences) and i not in chosen and size + len(sentences[i].split()) <= limit:
+                    chosen.add(i)
+                    size += len(sentences[i].split())
+            if size >= limit * 0.8:
+                break
+        cut = " ".join(sentences[i] for i in sorted(chosen)).split()
+        return section, " ".join(cut[:limit]) + ("…" if len(cut) > limit else "")
+
+    def excerpt(self, passage: Passage, question: str, words: int | None = None) -> str:
+        return self.best_part(passage, question, words)[1]
+
+    def vocabulary(self) -> set[str]:
+        """Every stem the lessons and the glossary of this language use: what real text here looks like."""
+        if self._vocabulary is None:
+            found = set()
+            for doc in self.lessons:
+                for text in (doc.title, doc.key_ideas, *doc.questions, *(s.text for s in doc.sections)):
+                    found.update(morphology.stems(text, self.lang))
+            for entry in self.glossary:
+                found.update(morphology.stems(f"{entry.term} {entry.definition}", self.lang))
+            self._vocabulary = found
+        return self._vocabulary

@@ -82,7 +82,8 @@ def _sse(event: str, data: str) -> str:
 
 @pages.get("/{lang}/tutor/stream/{message_id}")
 async def stream_page(request: Request, lang: PageLang, message_id: Id, user: PageUser):
-    """Server-sent events for one question: queue position, text as it is written, the final answer.
+    """Server-sent events for one question: what the lesson says (at once), queue position, the simpler
+    wording as it is written and checked, the final answer.
     A closed tab ends the stream, and with it the generation."""
     db, runtime = db_of(request), runtime_of(request)
     await db.run(service.pending_question, user.id, message_id)  # NotFound before the stream starts
@@ -94,6 +95,9 @@ async def stream_page(request: Request, lang: PageLang, message_id: Id, user: Pa
                     text = gettext(lang, "Your question is number %(position)s in the queue.",
                                    position=event["position"])
                     yield _sse("position", escape(text))
+                elif event["type"] == "passage":  # the lesson's own words, at once
+                    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in event["text"].split("\n\n"))
+                    yield _sse("passage", paragraphs)
                 elif event["type"] == "text":
                     yield _sse("token", escape(event["text"]))
                 elif event["type"] == "reset":

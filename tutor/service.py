@@ -26,19 +26,19 @@ from gennation.platform.database import Database, utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited, Unavailable
 from gennation.platform.i18n import N_, gettext
 from gennation.platform.settings import CONTENT_LANGUAGES
-from gennation.tutor import guard
+from gennation.tutor import checks, guard
 from gennation.tutor.engine import Job, LearnerBusy, TutorUnavailable
 from gennation.tutor.models import AnswerKind, AnswerRating, Conversation, TeacherCorrection, TutorMessage
-from gennation.tutor.prompt import LABELS, build_messages
-from gennation.tutor.retrieval import Hit, LessonIndex, Passage
+from gennation.tutor.prompt import LABELS, MAX_TOKENS, QUIZ_MAX_TOKENS, build_messages
+from gennation.tutor.retrieval import Definition, Hit, LessonIndex, Passage
 
 log = logging.getLogger("gennation.tutor")
 MAX_QUESTION = 1000
-MAX_TOKENS = 150
 QUESTIONS_PER_MINUTE = 6
-OFF_TOPIC_SCORE = 4.0  # BM25 score under which no lesson speaks of the question (see tests/tutor)
+OFF_TOPIC_SCORE = 10.0  # best section's BM25 score under which no lesson speaks of the question (see tests/tutor)
 LANGUAGE_CHECK_CHARS = 60  # text held back until its language is confirmed
-SENTENCE_END = re.compile(r"[.!?…:]\s|\n")
+SENTENCE_END = re.compile(r"[.!?…]\s|\n")
+MAX_STATEMENTS = 3  # sentences of simpler wording shown, then at most one guiding question
 UNAVAILABLE = N_("The tutor is not available right now. The lessons and quizzes work as usual.")
 
 
@@ -91,8 +91,7 @@ class TutorRuntime:
         version = courses.catalogue(session).version
         cached = self._indexes.get(lang)
         if cached is None or cached[0] != version:
-            terms = [str(entry["term"]) for _id, entry in glossary_terms(self.content_dir, lang)]
-            cached = (version, LessonIndex.build(session, lang, terms))
+            cached = (version, LessonIndex.build(session, lang, self.content_dir, glossary_terms(self.content_dir, lang)))
             self._indexes[lang] = cached
         return cached[1]
 
@@ -125,7 +124,7 @@ def _source(passage: Passage, lang: str) -> dict:
 
 def _sources(hits: list[Hit], current: list[Passage], lang: str) -> list[dict]:
     seen, sources = set(), []
-    for passage in [*current[:1], *(hit.passage for hit in hits)]:
+    for passage in [*(hit.passage for hit in hits), *current[:1]]:
         if (passage.course, passage.lesson) not in seen:
             seen.add((passage.course, passage.lesson))
             sources.append(_source(passage, lang))
@@ -164,83 +163,136 @@ def _refusal(lang: str, reason: str) -> str:
     return gettext(lang, texts[reason])
 
 
-def _fallback(lang: str, hits: list[Hit], current: list[Passage]) -> str:
-    passage = hits[0].passage if hits else (current[0] if current else None)
+def _lead(lang: str, passage: Passage | None, excerpt: str, definition: Definition | None) -> str:
+    """The first words of an answer: the glossary definition (for "what is X") and what the lesson says
+    (its key idea on the point, and the sentences of its best section), each introduced as what it is."""
+    parts = []
+    if definition is not None:
+        parts.append(gettext(lang, "From the glossary:") + f" {definition.term} — {definition.definition}")
+    if passage is not None and excerpt:
+        parts.append(gettext(lang, "The lesson «%(lesson)s» says:", lesson=passage.lesson_title) + f" «{excerpt}»")
+    return "\n\n".join(parts)
+
+
+def _compose(index: LessonIndex, passage: Passage, question: str,
+             definition: Definition | None) -> tuple[Passage, str]:
+    """The lesson's key idea on the point, then the sentences of the lesson that speak to the question
+    most, with the section they come from."""
+    idea = index.key_idea(passage.course, passage.lesson, question, 2)
+    words = (20 if definition else 25) if idea else (30 if definition else None)
+    section, excerpt = index.best_part(passage, question, words)
+    if idea and checks.copies(idea, excerpt):
+        return section, excerpt
+    return section, f"{idea} … {excerpt}" if idea and excerpt else idea or excerpt
+
+
+def _pointer(lang: str, passage: Passage | None) -> str:
+    """Where in the lesson to look (quiz pages: the section, never its text)."""
     if passage is None:
-        return _refusal(lang, "off_topic")
-    quote = " ".join(passage.text.split()[:80])
-    return gettext(lang, "I could not write a reliable answer myself. Here is a quote from the lesson "
-                         "«%(lesson)s»:", lesson=passage.lesson_title) + f"\n\n«{quote}…»"
+        return ""
+    if passage.heading:
+        return gettext(lang, "Look again at the section «%(section)s» of the lesson «%(lesson)s».",
+                       section=passage.heading, lesson=passage.lesson_title)
+    return gettext(lang, "Look again at the lesson «%(lesson)s».", lesson=passage.lesson_title)
 
 
-def _hint(lang: str, hits: list[Hit], current: list[Passage]) -> str:
-    passage = current[0] if current else (hits[0].passage if hits else None)
+def _hint(lang: str, passage: Passage | None, guiding: str = "") -> str:
     text = gettext(lang, "I will not tell you the answer to a quiz question, but here is a hint: find the "
                          "part of the lesson that speaks about it and compare each option with it.")
-    if passage:
-        text += " " + gettext(lang, "Look again at the lesson «%(lesson)s».", lesson=passage.lesson_title)
-    return text + " " + gettext(lang, "Which option matches what the lesson says, and why?")
+    pointer = _pointer(lang, passage)
+    if pointer:
+        text += " " + pointer
+    return text + " " + (guiding or gettext(lang, "Which option matches what the lesson says, and why?"))
 
 
 class _Gate:
     """Decides what generated text may be shown, and when.
 
-    On a lesson page text flows at once; its language is checked as soon as there is enough of it,
-    and a drifting answer is cut off and retried. On a quiz page with an ungraded attempt only whole
-    sentences are let through, each checked against the quiz keys first.
+    Text is let through a whole sentence at a time. Its language is checked as soon as there is enough
+    of it (a drifting answer is cut off and retried). Each sentence is checked before it is shown: on a
+    quiz page with an ungraded attempt against the quiz keys (a leak ends the answer); in an answer,
+    that it is real text of the language, not an echo of the question, and supported by the passage
+    (`support`), or it is left out. After three statements and one question the answer is complete.
     """
 
-    def __init__(self, lang: str, keys: list[AnswerKey]):
-        self.lang, self.keys = lang, keys
+    def __init__(self, lang: str, keys: list[AnswerKey], question: str = "", support: set[str] | None = None,
+                 vocabulary: set[str] | None = None, source: str = ""):
+        self.lang, self.keys, self.question, self.source = lang, keys, question, source
+        self.support, self.vocabulary = support, vocabulary
         self.text = ""
-        self.shown = 0
+        self.position = 0  # generated text up to here has been decided on
+        self.kept: list[str] = []
+        self.dropped: list[str] = []
         self.drifted = False
         self.leaked = False
+        self.complete = False
         self._language_checked = False
+
+    @property
+    def shown(self) -> str:
+        return " ".join(self.kept)
+
+    @property
+    def statements(self) -> int:
+        return sum(not s.endswith("?") for s in self.kept)
 
     def add(self, piece: str) -> str:
         """Add generated text; return the part that may be shown now."""
         self.text += piece
+        if self.complete or self.leaked:
+            return ""
         if not self._language_checked and len(self.text) >= LANGUAGE_CHECK_CHARS:
             self._language_checked = True
             self.drifted = not guard.is_in_language(self.text, self.lang)
         if self.drifted:
             return ""
-        start = self.shown
-        if not self.keys:
-            self.shown = len(self.text)
-        else:
-            for end in (m.end() for m in SENTENCE_END.finditer(self.text, self.shown)):
-                if guard.leaks(self.text[:end], self.keys):
-                    self.leaked = True
-                    break
-                self.shown = end
-        return self.text[start:self.shown]
-
-    def finish(self) -> str:
-        """The rest, once generation has ended (checked like a sentence)."""
-        if self.drifted or self.leaked or self.shown >= len(self.text):
-            return ""
-        if self.keys and guard.leaks(self.text, self.keys):
-            self.leaked = True
-            return ""
-        ready, self.shown = self.text[self.shown:], len(self.text)
+        ready = ""
+        for end in [m.end() for m in SENTENCE_END.finditer(self.text, self.position)]:
+            sentence, self.position = self.text[self.position:end], end
+            ready += self._decide(sentence)
+            if self.leaked or self.complete:
+                break
         return ready
 
+    def finish(self) -> str:
+        """The rest, once generation has ended (decided on like a sentence)."""
+        if self.drifted or self.leaked or self.complete:
+            return ""
+        if not self._language_checked and len(self.text.strip()) >= 12:
+            self.drifted = not guard.is_in_language(self.text, self.lang)
+            if self.drifted:
+                return ""
+        rest, self.position = self.text[self.position:], len(self.text)
+        return self._decide(rest)
 
-def _clean(answer: str, lang: str) -> str:
-    """Drop prompt labels the small model copies: a leading "Text («…»):", and anything after a
-    line that starts a new "Question:" (the model writing the next prompt itself)."""
-    labels = LABELS[lang]
-    answer = re.sub(rf"^\s*{labels['text']}\s*(\(«[^»]*»\))?\s*:\s*", "", answer)
-    return re.split(rf"\n\s*{labels['question']}\s*:", answer)[0].strip()
+    def _decide(self, sentence: str) -> str:
+        if re.match(rf"^\s*({'|'.join(LABELS[self.lang].values())})\s*:", sentence):
+            self.complete = True  # the model began writing the next prompt itself
+            return ""
+        sentence = _clean(sentence, self.lang).strip()
+        if len(re.findall(r"\w+", sentence)) < 2:
+            return ""
+        if self.keys and guard.leaks(" ".join([*self.kept, sentence]), self.keys):
+            self.leaked = True
+            return ""
+        problem = checks.problem(sentence, self.lang, self.question, self.support, self.vocabulary, self.source)
+        if problem:
+            self.dropped.append(f"{problem}: {sentence}")
+            return ""
+        is_question = sentence.endswith("?")
+        if is_question and any(s.endswith("?") for s in self.kept):
+            return ""
+        if not is_question and self.statements >= MAX_STATEMENTS:
+            return ""
+        self.kept.append(sentence)
+        if is_question and (self.statements or self.support is None):
+            self.complete = True
+        return ("" if len(self.kept) == 1 else " ") + sentence
 
 
-def _echoes(answer: str, question: str, lang: str) -> bool:
-    """The small model sometimes repeats the question or its instructions, or says almost nothing."""
-    words = set(re.findall(r"\w+", answer.casefold()))
-    given = " ".join([question, *LABELS[lang].values()])
-    return len(words) < 4 or len(words - set(re.findall(r"\w+", given.casefold()))) < 2
+def _clean(text: str, lang: str) -> str:
+    """Drop a label the small model puts at the start of a sentence ("Text:", "Текст («…»):", "Мүтін:")."""
+    return re.sub(r"^\s*[^\W\d_]+(\s*\(«[^»]*»\))?\s*:\s+", "", text)
 
 
 # ---------------------------------------------------------------- asking: submit, then prepare, generate, record
@@ -304,32 +356,55 @@ class Prepared:
     masked: guard.Masked
     hits: list[Hit]
     current: list[Passage]
-    lesson: tuple[str, str] | None  # title and key ideas of the lesson the question is asked on
     keys: list[AnswerKey]  # of the learner's ungraded quiz attempts: what must not leak
     quiz_page: bool  # asked on the page of a quiz the learner is sitting: hints, not answers
     decided: tuple[AnswerKind, str] | None = None  # a reply that needs no model (refusal, hint)
+    passage: Passage | None = None  # the section the answer is built from
+    excerpt: str = ""  # its sentences that speak to the question
+    definition: Definition | None = None  # the glossary's, for "what is X" about a glossary term
+    lead: str = ""  # shown first, at once: the definition and the excerpt, introduced
+    support: set[str] = field(default_factory=set)  # words the model's sentences must come from
+    vocabulary: set[str] = field(default_factory=set)  # words the lessons of the language use
 
 
 def prepare(session: Session, runtime: TutorRuntime, user_id: int, message_id: int) -> Prepared:
-    """Phase one: the question, retrieval, quiz keys (read only) and the guards' decision."""
+    """Phase one: the question, retrieval, quiz keys (read only), the guards' decision and the first words."""
     question, conversation = pending_question(session, user_id, message_id)
     lang, course, lesson_slug = question.lang, conversation.course, conversation.lesson
     masked = guard.Masked(question.text, question.personal_data)
     index = runtime.index(session, lang)
     current = index.lesson_passages(course, lesson_slug) if lesson_slug else []
-    lesson = (current[0].lesson_title, index.key_ideas.get((course, lesson_slug), "")) if current else None
-    hits = index.search(masked.text, (course, lesson_slug) if lesson_slug else None)
+    page = (course, lesson_slug) if lesson_slug else None
+    hits = index.search(masked.text, page)
     open_keys = courses.open_attempt_keys(session, user_id, course, conversation.quiz)
-    prepared = Prepared(user_id, question.id, conversation.id, lang, masked, hits, current, lesson,
+    prepared = Prepared(user_id, question.id, conversation.id, lang, masked, hits, current,
                         open_keys.keys, open_keys.on_page)
     if guard.is_harmful(masked.text):
         prepared.decided = (AnswerKind.refusal, _refusal(lang, "harmful"))
-    elif guard.is_injection(masked.text):
+        return prepared
+    if guard.is_injection(masked.text):
         prepared.decided = (AnswerKind.refusal, _refusal(lang, "injection"))
-    elif not index.on_topic(masked.text, hits, OFF_TOPIC_SCORE):
+        return prepared
+    passage = hits[0].passage if hits else (current[0] if current else None)
+    prepared.passage = passage
+    if not index.on_topic(masked.text, hits, OFF_TOPIC_SCORE, page):
         # "which answer is right?" on a quiz page: help to think instead
-        prepared.decided = (AnswerKind.hint, _hint(lang, hits, current)) if prepared.quiz_page else \
-            (AnswerKind.refusal, _refusal(lang, "off_topic"))
+        prepared.decided = (AnswerKind.hint, _hint(lang, current[0] if current else passage)) \
+            if prepared.quiz_page else (AnswerKind.refusal, _refusal(lang, "off_topic"))
+        return prepared
+    prepared.definition = index.definition_for(masked.text)
+    if passage:
+        passage, prepared.excerpt = _compose(index, passage, masked.text, prepared.definition)
+        prepared.passage = passage
+    ideas = index.key_ideas.get((passage.course, passage.lesson), "") if passage else ""
+    prepared.support = checks.support_set(lang, prepared.excerpt, passage.text if passage else "", ideas,
+                                          prepared.definition.definition if prepared.definition else "",
+                                          prepared.definition.term if prepared.definition else "")
+    prepared.vocabulary = index.vocabulary()
+    if not prepared.quiz_page:
+        lead = _lead(lang, passage, prepared.excerpt, prepared.definition)
+        # an exam left open elsewhere: the lesson is quoted only where it gives no key away
+        prepared.lead = "" if prepared.keys and guard.leaks(lead, prepared.keys) else lead
     return prepared
 
 
@@ -342,31 +417,44 @@ class Outcome:
     shown: str = ""
     stats: dict = field(default_factory=dict)
     cut_off: bool = False  # the learner left before the answer was complete
+    rejected: list[str] = field(default_factory=list)  # why model text was not shown (for the evaluation)
+    simpler: str = ""  # the model's checked wording, without the lead
 
 
 async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) -> AsyncIterator[dict]:
-    """Phase two, with no database session: the model's answer, checked as it is written.
-    Yields {"type": "position"|"text"|"reset"}; fills `outcome`."""
+    """Phase two, with no database session. The lead (what the lesson says) is yielded first, at once;
+    then the model's simpler wording, a checked sentence at a time.
+    Yields {"type": "passage"|"position"|"text"|"reset"}; fills `outcome`."""
     if prepared.decided:
         outcome.kind, outcome.reply = prepared.decided
         return
     lang, keys, backend = prepared.lang, prepared.keys, runtime.backend
-    for attempt in range(2):  # a second try, with a firmer instruction, when the first one fails
-        gate = _Gate(lang, keys)
-        outcome.shown = ""
-        job = Job(build_messages(prepared.masked.text, lang, prepared.lesson, prepared.hits, quiz_mode=prepared.quiz_page,
-                                 firmer=attempt > 0), MAX_TOKENS, prepared.user_id)
+    lead = prepared.lead
+    quiz = prepared.quiz_page or not lead  # hints only: a guiding question, never the lesson's text
+    label = "" if quiz else gettext(lang, "In simpler words:") + " "
+    for attempt in range(2):  # a second try, with a firmer instruction, when the first one drifts
+        gate = _Gate(lang, keys, prepared.masked.text, None if quiz else prepared.support, prepared.vocabulary, lead)
+        outcome.shown = lead
+        messages = build_messages(prepared.masked.text, lang, prepared.excerpt,
+                                  prepared.definition.definition if prepared.definition else "",
+                                  quiz_mode=quiz, firmer=attempt > 0)
+        job = Job(messages, (QUIZ_MAX_TOKENS if quiz else MAX_TOKENS)[lang], prepared.user_id)
         try:
             async with contextlib.aclosing(backend.stream(job)) as events:
-                async for event in events:
+                # The learner's slot is taken and the job queued first (a busy learner is told so), then
+                # the lesson's words are shown while the model works on the simpler wording.
+                first = await events.__anext__()
+                if attempt == 0 and lead:
+                    outcome.shown = lead
+                    yield {"type": "passage", "text": lead}
+                async for event in _after(first, events):
                     if event["type"] == "position" and event["position"] > 0:
                         yield {"type": "position", "position": event["position"]}
                     elif event["type"] == "token":
                         shown = gate.add(event["text"])
                         if shown:
-                            outcome.shown += shown
-                            yield {"type": "text", "text": shown}
-                        if gate.leaked or gate.drifted:
+                            yield {"type": "text", "text": _shown(outcome, lead, label, shown)}
+                        if gate.leaked or gate.drifted or gate.complete:
                             break  # leaving the stream cancels the generation
                     elif event["type"] == "done":
                         outcome.stats = event
@@ -378,23 +466,42 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
             raise RateLimited(N_("The tutor is still answering your previous question. Please wait for it.")) from None
         rest = gate.finish()
         if rest:
-            outcome.shown += rest
-            yield {"type": "text", "text": rest}
+            yield {"type": "text", "text": _shown(outcome, lead, label, rest)}
+        outcome.rejected += gate.dropped + (["drifted"] if gate.drifted else []) + (["leaked"] if gate.leaked else [])
         if gate.leaked:
-            outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.hits, prepared.current)
+            outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage)
             return
-        candidate = _clean(gate.text, lang)
-        if candidate and guard.is_in_language(candidate, lang) and not _echoes(candidate, prepared.masked.text, lang):
-            outcome.reply = candidate
+        if quiz:
+            guiding = gate.shown if gate.shown.endswith("?") and not gate.drifted else ""
+            if guiding or attempt == 1 or not gate.drifted:
+                outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage, guiding)
+                outcome.simpler = guiding
+                return
+        elif gate.statements:
+            outcome.simpler = gate.shown
+            outcome.reply = f"{lead}\n\n{label}{gate.shown}"
             return
-        log.info("tutor attempt %s rejected (%s): %r", attempt + 1,
-                 "drifted" if gate.drifted else "language" if candidate and not guard.is_in_language(
-                     candidate, lang) else "echo or empty", candidate[:200])
-        if gate.shown:
+        elif not gate.drifted:
+            break  # an answer with nothing supported: the lesson's words alone, not a second try
+        log.info("tutor attempt %s rejected (%s): %r", attempt + 1, "drifted" if gate.drifted else "unsupported",
+                 gate.text[:200])
+        if outcome.shown != lead:
             yield {"type": "reset"}
-    # while a quiz is open a lesson quote could hold its key: a hint instead
-    outcome.kind, outcome.reply = (AnswerKind.hint, _hint(lang, prepared.hits, prepared.current)) if keys else \
-        (AnswerKind.fallback, _fallback(lang, prepared.hits, prepared.current))
+    outcome.kind, outcome.reply = AnswerKind.fallback, lead
+
+
+async def _after(first: dict, events: AsyncIterator[dict]) -> AsyncIterator[dict]:
+    yield first
+    async for event in events:
+        yield event
+
+
+def _shown(outcome: Outcome, lead: str, label: str, piece: str) -> str:
+    """Add `piece` of checked simpler wording to what the learner has seen; return the text to append."""
+    start = outcome.shown == lead
+    text = (("\n\n" if lead else "") + label if start else "") + piece
+    outcome.shown += text
+    return text
 
 
 def record(session: Session, prepared: Prepared, outcome: Outcome) -> Answer:
@@ -415,7 +522,7 @@ def record(session: Session, prepared: Prepared, outcome: Outcome) -> Answer:
 
 
 async def answer(db: Database, runtime: TutorRuntime, user_id: int, message_id: int) -> AsyncIterator[dict]:
-    """Answer a submitted question. Yields {"type": "position"|"text"|"reset"|"final", ...}.
+    """Answer a submitted question. Yields {"type": "passage"|"position"|"text"|"reset"|"final", ...}.
 
     A learner who leaves while the answer streams frees their slot at once (the backend does), and
     what they had seen is kept as a cut-off answer."""
@@ -432,7 +539,7 @@ async def answer(db: Database, runtime: TutorRuntime, user_id: int, message_id: 
             outcome.cut_off = True
             with anyio.CancelScope(shield=True):  # the learner has gone; the record still has to be made
                 await db.run(record, prepared, outcome)
-    yield {"type": "final", "answer": await db.run(record, prepared, outcome)}
+    yield {"type": "final", "answer": await db.run(record, prepared, outcome), "outcome": outcome}
 
 
 async def ask(db: Database, runtime: TutorRuntime, question: Question) -> Answer:

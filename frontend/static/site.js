@@ -19,3 +19,29 @@ document.addEventListener("htmx:afterRequest", function (event) {
     form.reset();
   }
 });
+
+// Countdowns (class "countdown", data-countdown = seconds left when the page was drawn) keep ticking.
+// The server's figure stays as the text without scripts; deadlines are enforced on the server anyway.
+(function () {
+  function show(el, left) {
+    if (left >= 86400) { return; }  // days and hours: the server's text is fine for a whole minute
+    var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    el.textContent = [h, m, s].map(function (n) { return n < 10 ? "0" + n : "" + n; }).join(":");
+  }
+  function start(root) {
+    var items = (root || document).querySelectorAll(".countdown[data-countdown]");
+    items.forEach(function (el) {
+      if (el.dataset.ticking) { return; }
+      el.dataset.ticking = "1";
+      var end = Date.now() + 1000 * parseInt(el.dataset.countdown, 10);
+      var timer = setInterval(function () {
+        if (!document.body.contains(el)) { clearInterval(timer); return; }
+        var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        show(el, left);
+        if (left === 0) { clearInterval(timer); }
+      }, 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { start(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { start(event.target); });
+})();

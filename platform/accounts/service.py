@@ -299,11 +299,18 @@ def update_language(session: Session, user: User, lang: str) -> None:
         session.add(user)
 
 
+# Subscribers to "this account is about to be deleted": fn(session, user), in the deleting unit of work
+# (certificates keep a trace without personal data, and remove their PDF files after commit).
+deletion_hooks: list = []
+
+
 def delete_account(session: Session, user: User, password: str) -> None:
     """Delete a person and, through ON DELETE CASCADE, everything that belongs to them (their
     sign-ins too, so every cookie and token of the account stops working)."""
     if not verify_password(user.password_hash, password):
         raise WrongPassword
+    for hook in deletion_hooks:
+        hook(session, user)
     session.exec(delete(User).where(col(User.id) == user.id))
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, or_
 from sqlmodel import Session, col, func, select
 
+from gennation.certificates.models import Certificate
 from gennation.courses.models import Course, CourseCompletion, Enrollment
 from gennation.courses.service import completion_hooks
 from gennation.platform.accounts.models import REGIONS, Category, Role, User
@@ -55,11 +56,13 @@ INDICATORS = (
                  "over all universities and colleges in the directory."), "percent", "kind", people=False,
               targeted=True),
     Indicator("civil_servants_trained", N_("Civil servants trained"),
-              N_("Staff of state agencies who completed a course, over the staff on the agencies' lists."), "percent",
+              N_("Staff of state agencies who hold a valid course certificate, over the staff on the agencies' lists."),
+              "percent",
               "agency", targeted=True),
     Indicator("school_students_certified", N_("School students certified"),
-              N_("School students who completed a course, by grade."), "count", "grade"),
-    Indicator("teachers_certified", N_("Teachers certified"), N_("Teachers who completed a course."), "count"),
+              N_("School students who hold a valid course certificate, by grade."), "count", "grade"),
+    Indicator("teachers_certified", N_("Teachers certified"), N_("Teachers who hold a valid course certificate."),
+              "count"),
     Indicator("course_completion_rate", N_("Completion rate per course"),
               N_("Learners who completed a course, over those who enrolled in it (Elements of AI: about 16 %)."),
               "percent", "course"),
@@ -205,6 +208,13 @@ def _year_of(value) -> int:
     return value.year if hasattr(value, "year") else int(str(value)[:4])
 
 
+def valid_certificates():
+    """Per person, the issue date of their first course certificate that is not revoked (a subquery)."""
+    return (select(Certificate.user_id, func.min(Certificate.issued_on).label("first"))
+            .where(Certificate.kind == "course", col(Certificate.revoked_at).is_(None))
+            .group_by(Certificate.user_id).subquery())
+
+
 def roll_up(session: Session, now: datetime | None = None) -> int:
     """Recompute every indicator of every year from FIRST_YEAR to now; returns the rows written."""
     now = now or utcnow()
@@ -217,17 +227,27 @@ def roll_up(session: Session, now: datetime | None = None) -> int:
                 for place in {region, NATIONAL}:
                     cells.setdefault((indicator, year, place, breakdown), [0, None])[0] += amount
 
-    # People: the year of each person's first completion, grouped by what the indicators tell apart.
+    # People: the year of each person's first completion, counted per region and year in the database (a
+    # few hundred rows come back, not one per person).
     first = (select(CourseCompletion.user_id, func.min(CourseCompletion.completed_at).label("first"))
              .group_by(CourseCompletion.user_id).subquery())
-    people = session.exec(select(User.region, User.category, User.role, User.school_grade, first.c.first)
-                          .join(first, first.c.user_id == User.id)).all()
-    grouped: dict[tuple, int] = {}
-    for region, category, role, grade, when in people:
-        key = (region, category, role, grade, _year_of(when))
-        grouped[key] = grouped.get(key, 0) + 1
-    for (region, category, role, grade, year), count in grouped.items():
-        add("ai_awareness", year, region, amount=count)
+    first_year = func.extract("year", first.c.first)
+    for region, year, count in session.exec(select(User.region, first_year, func.count())
+                                            .join(first, first.c.user_id == User.id)
+                                            .group_by(User.region, first_year)).all():
+        add("ai_awareness", int(year), region, amount=count)
+
+    # Certified: the year of each school student's and teacher's first course certificate that is still
+    # valid (a revoked one does not count; a re-issued one counts once, by its new certificate).
+    first_certificate = valid_certificates()
+    certified_year = func.extract("year", first_certificate.c.first)
+    certified = session.exec(
+        select(User.region, User.category, User.role, User.school_grade, certified_year, func.count())
+        .join(first_certificate, first_certificate.c.user_id == User.id)
+        .where(or_(User.category == Category.school_student, User.role == Role.teacher))
+        .group_by(User.region, User.category, User.role, User.school_grade, certified_year)).all()
+    for region, category, role, grade, year, count in certified:
+        year = int(year)
         if category == Category.school_student:
             add("school_students_certified", year, region, str(grade) if grade else "none", count)
             add("school_students_certified", year, region, "", count)
@@ -255,10 +275,11 @@ def roll_up(session: Session, now: datetime | None = None) -> int:
             add("institutions_ai_programmes", min(starts), region, kind)
             add("institutions_ai_programmes", min(starts), region, "")
 
-    # Civil servants: each agency's confirmed staff, and those of them who completed a course.
-    staff = (select(Employee.institution_id, Employee.user_id, func.min(CourseCompletion.completed_at))
-             .outerjoin(CourseCompletion, CourseCompletion.user_id == Employee.user_id)
-             .where(col(Employee.confirmed_at).is_not(None)).group_by(Employee.institution_id, Employee.user_id))
+    # Civil servants: each agency's confirmed staff, and those of them trained: who hold a valid course
+    # certificate (for them, issued when the final exam is passed).
+    staff = (select(Employee.institution_id, Employee.user_id, first_certificate.c.first)
+             .outerjoin(first_certificate, first_certificate.c.user_id == Employee.user_id)
+             .where(col(Employee.confirmed_at).is_not(None)))
     agency_region = dict(session.exec(select(Institution.id, Institution.region)
                                       .where(Institution.kind == InstitutionKind.state_body)).all())
     for agency_id, _user_id, when in session.exec(staff).all():

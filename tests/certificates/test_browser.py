@@ -60,3 +60,30 @@ def test_a_code_typed_into_the_search_box_opens_the_certificate_without_javascri
     assert "Сертификат действителен" in visitor.content() and "Әсел Құрманғазықызы" in visitor.content()
     screenshot(visitor, "ru-verify-no-js")
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_batch_diploma_and_withdrawn_pages_have_no_serious_accessibility_violations(page, live_server, session, lang):
+    from gennation.certificates.models import CertificateBatch, WithdrawnCertificate
+    register_in_kazakh(page, live_server, f"batch-{lang}")
+    holder = session.exec(select(User).where(User.username == f"batch-{lang}")).one()
+    holder.role = Role.admin
+    session.add(holder)
+    diploma = service.issue_diploma(session, holder, 5, {"kk": "Облыстық кезең", "ru": "Областной этап"},
+                                    {"kk": "«Генеративті Ұлт» турнирі", "ru": "Турнир «Генеративная нация»"},
+                                    "prize_winner", 2, 80.0)
+    titles = {"stage_title": diploma.stage, "season_title": diploma.title}
+    working = CertificateBatch(kind="stage", target=5, status="running", total=40, done=12, params=titles,
+                               heartbeat_at=diploma.created_at)
+    done = CertificateBatch(kind="stage", target=6, status="done", total=40, done=40, params=titles)
+    session.add_all([working, done, WithdrawnCertificate(id=99_000, public_id="0b0e5a64-7a43-4d39-9a3e-0f4a3c2b1d0e",
+                                                         code="GN-2345-6789")])
+    session.commit()
+    found = {}
+    for name, path in {"batch-working": f"/{lang}/admin/certificates/batches/{working.id}",
+                       "batch-done": f"/{lang}/admin/certificates/batches/{done.id}",
+                       "diploma": f"/{lang}/verify/{diploma.public_id}",
+                       "withdrawn": f"/{lang}/verify/0b0e5a64-7a43-4d39-9a3e-0f4a3c2b1d0e"}.items():
+        page.goto(live_server + path)
+        audit(page, lang, name, found)
+    assert found == {}

@@ -53,3 +53,31 @@ def test_only_the_holder_and_the_staff_get_the_pdf(client, holder, certificate_i
     assert client.get(f"/api/v1/certificates/{certificate_id}/pdf", headers=admin).status_code == 200
     client.cookies.clear()
     assert client.get(f"/api/v1/certificates/{certificate_id}/pdf").status_code == 401
+
+
+@needs_tools
+@pytest.mark.parametrize(("award", "place", "words"), [
+    ("winner", 1, ("ЖЕҢІМПАЗ", "ПОБЕДИТЕЛЬ", "1-орын", "1 место")),
+    ("prize_winner", 3, ("ЖҮЛДЕГЕР", "ПРИЗЁР", "3-орын", "3 место")),
+    ("participant", None, ("ҚАТЫСУШЫ", "УЧАСТНИК")),
+])
+def test_a_tournament_diploma_prints_the_award_place_stage_and_tournament_in_both_languages(tmp_path, award, place,
+                                                                                            words):
+    from datetime import date
+
+    from gennation.certificates import pdf, service
+    diploma = Certificate(id=3, public_id="3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b", code="GN-7KQ4-M2XP", source="t",
+                          user_id=1, holder_name=HOLDER, kind="tournament", award=award, place=place, hours=0,
+                          title={"kk": "«Генеративті Ұлт» ұлттық турнирі 2026",
+                                 "ru": "Национальный турнир «Генеративная нация» 2026"},
+                          stage={"kk": "Облыстық кезең", "ru": "Областной этап"}, issued_on=date(2026, 12, 2),
+                          language="kk", issuer=dict(service.ISSUER))
+    (tmp_path / "d.pdf").write_bytes(pdf.render(diploma, "https://gennation.kz"))
+    text = _words(subprocess.run(["pdftotext", "-layout", str(tmp_path / "d.pdf"), "-"], capture_output=True,
+                                 text=True, check=True).stdout)
+    assert "ДИПЛОМ" in text and HOLDER in text and "СЕРТИФИКАТ" not in text
+    for word in (*words, "Облыстық кезең", "Областной этап", "ұлттық турнирі 2026", "Национальный турнир"):
+        assert word in text, word
+    assert "академиялық сағат" not in text and "«««" not in text and "««" not in text
+    if place is None:
+        assert "орын" not in text and "место" not in text

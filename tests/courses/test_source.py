@@ -107,3 +107,22 @@ def test_inflected_forms_of_a_term_are_accepted():
     assert uses_term("машиналық оқытудың", "машиналық оқыту")
     assert uses_term("деректерді", "деректер") and uses_term("данных", "данные") and uses_term("слои", "слой")
     assert uses_term("запросы", "запрос (промпт)") and not uses_term("ЖИ", "жасанды интеллект")
+
+
+def test_questions_a_lesson_answers_are_read_and_checked(content):
+    for lang, asked in (("kk", ["Алғашқы қадам деген не?"]), ("ru", ["Что такое первый шаг?"])):
+        path = content / f"test-course/{lang}/basics/first-steps.md"
+        path.write_text(path.read_text().replace("---\n", f"---\nquestions: [\"{asked[0]}\"]\n", 1))
+    courses, _glossary, errors = read_all(content, RELAXED)
+    assert errors == []
+    assert courses[0].modules[0].lessons[0].questions == {"kk": ["Алғашқы қадам деген не?"],
+                                                          "ru": ["Что такое первый шаг?"]}
+    ru = content / "test-course/ru/basics/first-steps.md"
+    ru.write_text(ru.read_text().replace('questions: ["Что такое первый шаг?"]',
+                                         'questions: ["Что такое первый шаг?", "без вопроса"]'))
+    found = messages(content)
+    assert "test-course/ru/basics/first-steps.md:1: front matter question 'без вопроса' must be 8 to 200 " \
+           "characters and end with '?'" in found
+    ru.write_text(ru.read_text().replace(', "без вопроса"', ', "Зачем нужен второй шаг?"'))
+    assert "test-course/kk/basics/first-steps.md:1: front matter 'questions' must list as many questions in " \
+           "every language (kk: 1, ru: 2)" in messages(content)

@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from gennation.certificates.models import CertificateBatch
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
 from gennation.platform.accounts.models import Role, User
@@ -168,6 +169,13 @@ def world(tmp_path_factory, sqlite_template) -> World:
         session.commit()
 
         mandate = agencies.set_mandate(session, admin, agency.id, "test-course", DEADLINE)
+        stage = {"stage_title": {"kk": "Кезең", "ru": "Этап"}, "season_title": {"kk": "Турнир", "ru": "Турнир"},
+                 "awards": []}
+        batches = {"class_batch": CertificateBatch(kind="class", target=room.id, status="done"),
+                   "agency_batch": CertificateBatch(kind="agency", target=mandate.id, status="done"),
+                   "stage_batch": CertificateBatch(kind="stage", target=77, status="failed", params=stage)}
+        session.add_all(batches.values())
+        session.flush()
         checked = agencies.check_staff(session, admin, agency.id, STAFF_CSV)
         assert checked.clean, checked.errors
         agencies.add_staff(session, admin, agency.id, checked, "kk")
@@ -180,7 +188,8 @@ def world(tmp_path_factory, sqlite_template) -> World:
         built.join_code, built.other_join_code = room.join_code, other_room.join_code
         built.ids = {"class": room.id, "learner": learner.id, "teacher": teacher.id,
                      "unconfirmed_teacher": _user(session, "jana-mugalim").id, "invitation": invitation.id,
-                     "reply": reply.id, "school": school.id, "agency": agency.id, "mandate": mandate.id}
+                     "reply": reply.id, "school": school.id, "agency": agency.id, "mandate": mandate.id,
+                     **{name: batch.id for name, batch in batches.items()}}
 
         for actor, username in usernames.items():
             built.csrf[actor] = sign_in(client, username)
@@ -248,6 +257,8 @@ TABLE = [
     Call("GET", CLASS + "/tutor", only(200, *OWN)),
     Call("GET", CLASS + "/certificates", only(200, *OWN)),
     Call("GET", CLASS + "/certificates.zip", only(200, *OWN)),
+    Call("POST", CLASS + "/certificates/batch", only(303, *OWN), form={}),
+    Call("GET", CLASS + "/certificates/batches/{batch_id}", only(200, *OWN), params={"batch_id": "class_batch"}),
     # An admin reads a class's conversations but corrects nothing: corrections are the teacher's own word.
     Call("POST", "/{lang}/tutor/messages/{message_id}/correction", only(303, "teacher"),
          params={"message_id": "reply"}, form={"correction": "Дұрысы: модель түс көрмейді."}),
@@ -268,6 +279,13 @@ TABLE = [
     Call("POST", "/{lang}/admin/indicators/population/load", only(404, "admin"), refused=403,
          form={"upload": "directory", "file_name": "population.csv"}),
     Call("POST", "/{lang}/admin/indicators/roll-up", only(200, "admin"), refused=403, form={}),
+    # a tournament stage's diplomas being issued (admins and organisers; organisers are not in this table)
+    Call("GET", "/{lang}/admin/certificates/batches/{batch_id}", only(200, "admin"), refused=403,
+         params={"batch_id": "stage_batch"}),
+    Call("GET", "/{lang}/admin/certificates/batches/{batch_id}.zip", only(200, "admin"), refused=403,
+         params={"batch_id": "stage_batch"}),
+    Call("POST", "/{lang}/admin/certificates/batches/{batch_id}/resume", only(303, "admin"), refused=403,
+         params={"batch_id": "stage_batch"}, form={}),
     Call("GET", "/{lang}/admin/institutions/{institution_id}", only(200, "admin"), refused=403,
          params={"institution_id": "school"}),
     Call("POST", "/{lang}/admin/institutions/{institution_id}/coordinators", only(303, "admin"), refused=403,
@@ -283,6 +301,9 @@ TABLE = [
     Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/report.csv", only(200, *AGENCY)),
     Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/certificates", only(200, *AGENCY)),
     Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/certificates.zip", only(200, *AGENCY)),
+    Call("POST", AGENCY_PAGE + "/mandates/{mandate_id}/certificates/batch", only(303, *AGENCY), form={}),
+    Call("GET", AGENCY_PAGE + "/mandates/{mandate_id}/certificates/batches/{batch_id}", only(200, *AGENCY),
+         params={"batch_id": "agency_batch"}),
     Call("POST", AGENCY_PAGE + "/mandates/{mandate_id}/remind", only(303, *AGENCY), form={}),
     # classes: API
     Call("POST", "/api/v1/classes", only(201, *TEACHERS, "admin"), refused=403, json={"name": "Жаңа сынып"}),

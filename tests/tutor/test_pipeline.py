@@ -74,8 +74,8 @@ def test_no_database_connection_is_held_while_the_answer_streams(scripted_app, m
         register(client, "streamer")
         with client.stream("GET", ask_on_the_page(client)) as stream:
             lines = stream.iter_lines()
-            read_until(lines, "token")
-            assert model.first_token.is_set()
+            read_until(lines, "passage")
+            assert model.first_token.wait(10)
             assert engine.pool.checkedout() == 0  # the model is mid-answer; no connection is out
             model.release()
             rest = "\n".join(read_until(lines, "final"))
@@ -86,15 +86,17 @@ def test_a_stream_cut_off_keeps_what_was_shown_once_and_frees_the_slot(scripted_
     with serve(scripted_app) as base, httpx.Client(base_url=base, timeout=20) as client:
         register(client, "leaver")
         with client.stream("GET", ask_on_the_page(client)) as stream:
-            read_until(stream.iter_lines(), "token")
-        # The learner has gone. The answer so far is kept, marked as cut off.
+            read_until(stream.iter_lines(), "passage")
+            assert model.first_token.wait(10)
+        # The learner has gone. The answer so far (the lesson's words) is kept, marked as cut off.
         for _ in range(100):
             with db.unit_of_work() as session:
                 kept = session.exec(select(TutorMessage).where(TutorMessage.role == "tutor")).all()
             if kept:
                 break
             time.sleep(0.05)
-        assert [(m.text.strip(), m.cut_off) for m in kept] == [("Нейрон", True)]
+        assert [m.cut_off for m in kept] == [True] and kept[0].text.startswith("«Жасанды нейрон» сабағында")
+        assert ANSWERS["kk"].split()[0] not in kept[0].text.split("»")[-1]  # no unchecked model text was shown
         # The slot is free at once: the next question streams to the end.
         model.release()
         with client.stream("GET", ask_on_the_page(client)) as stream:
@@ -114,7 +116,7 @@ def test_a_second_question_waits_for_the_first_with_a_clear_message(scripted_app
     async def both():
         answering = service.answer(db, runtime, user.id, first.id)
         async for event in answering:
-            if event["type"] == "text":
+            if event["type"] == "passage":  # shown once the first question holds the learner's slot
                 break
         with pytest.raises(RateLimited) as refused:
             async for _event in service.answer(db, runtime, user.id, second.id):
@@ -125,7 +127,7 @@ def test_a_second_question_waits_for_the_first_with_a_clear_message(scripted_app
 
     refused, final = run(both())
     assert "previous question" in refused.message
-    assert final["type"] == "final" and final["answer"].text.startswith("Нейрон")
+    assert final["type"] == "final" and ANSWERS["kk"].split(".")[0] in final["answer"].text
 
 
 def register_learner(session, username="quizzer") -> User:
@@ -200,3 +202,71 @@ def test_an_open_module_quiz_elsewhere_does_not_muzzle_the_tutor_on_a_lesson(scr
     with db.unit_of_work() as session:
         prepared = service.prepare(session, runtime, user.id, asked.id)
     assert prepared.keys == [] and not prepared.quiz_page
+
+
+def test_the_lessons_words_come_first_then_the_checked_simpler_wording(scripted_app, model, db):
+    runtime = scripted_app.state.tutor
+    with db.unit_of_work() as session:
+        user = register_learner(session, "firstwords")
+        asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **LESSON))
+
+    async def events():
+        seen = []
+        async for event in service.answer(db, runtime, user.id, asked.id):
+            seen.append(event)
+            if event["type"] == "passage":
+                assert not model.first_token.is_set() or model.calls  # the model may start, nothing of it is shown
+                model.release()
+        return seen
+
+    seen = run(events())
+    kinds = [e["type"] for e in seen]
+    assert kinds[0] == "passage" and kinds[-1] == "final"
+    lead = seen[0]["text"]
+    assert lead.startswith("«Жасанды нейрон» сабағында былай делінген: «") and "салма" in lead
+    answer = seen[-1]["answer"]
+    assert answer.kind.value == "answer" and answer.text.startswith(lead)
+    assert "Қарапайым тілмен айтқанда: " + ANSWERS["kk"].split(".")[0] in answer.text
+    assert answer.sources[0]["lesson"] == "artificial-neuron"
+    prompt = model.calls[0][1]["content"]
+    assert "Мәтін:" in prompt and QUESTION in prompt and len(prompt.split()) < 120  # short: read for every question
+
+
+def test_a_model_wording_the_checks_refuse_leaves_the_lessons_words(tutor_settings):
+    """An unsupported or echoing wording is never shown: the lesson's words stand alone, without an apology."""
+    wrong = ScriptedModel("Мектеп кітапханасына барып, нейрон шешімді қалай қабылдайды. Футболшылар стадионда ойнайды.")
+    app = create_app(tutor_settings)
+    app.state.tutor = service.TutorRuntime(EmbeddedBackend(Path("scripted"), load_model=lambda _p, _t: wrong), CONTENT)
+    app.state.tutor.start()
+    try:
+        with app.state.db.unit_of_work() as session:
+            user = register_learner(session, "echoed")
+            asked = service.submit(session, app.state.tutor, service.Question(QUESTION, "kk", user.id, **LESSON))
+        final = run(_collect(service.answer(app.state.db, app.state.tutor, user.id, asked.id)))
+    finally:
+        app.state.tutor.close()
+        app.state.db.dispose()
+    answer = final[-1]["answer"]
+    assert answer.kind.value == "fallback"
+    assert answer.text.startswith("«Жасанды нейрон» сабағында былай делінген:")
+    assert "Мектеп" not in answer.text and "Футбол" not in answer.text
+    assert not [e for e in final if e["type"] == "text"]  # nothing of it reached the screen either
+    assert {r.split(":")[0] for r in final[-1]["outcome"].rejected} <= {"echo", "unsupported", "not_real"}
+
+
+async def _collect(events):
+    return [event async for event in events]
+
+
+def test_on_a_quiz_page_the_lesson_is_pointed_to_not_quoted(scripted_app, model, db):
+    runtime = scripted_app.state.tutor
+    where = {"course": "ai-basics-school", "quiz": "neural-networks-quiz"}
+    model.release()
+    with db.unit_of_work() as session:
+        user = register_learner(session, "quizhint")
+        courses.open_attempt(session, user, courses.get_course(session, where["course"]).quiz(where["quiz"]))
+        asked = service.submit(session, runtime, service.Question(QUESTION, "kk", user.id, **where))
+    final = run(_collect(service.answer(db, runtime, user.id, asked.id)))
+    assert "passage" not in [e["type"] for e in final]
+    answer = final[-1]["answer"]
+    assert answer.kind.value == "hint" and "сабағының «" in answer.text and "бөлімін қайта оқып шығыңыз" in answer.text

@@ -77,6 +77,38 @@ def test_the_indicators_match_the_hand_computed_world(session, world):
     assert "tournament_participants" in [i.key for i in service.dashboard(session, 2026).missing]
 
 
+def test_certified_figures_count_valid_certificates_not_completions(session, world):
+    """A revoked certificate, or a completion without one, certifies nobody; awareness still counts them."""
+    from datetime import UTC, datetime
+
+    from gennation.certificates.models import Certificate
+    from gennation.platform.agencies.models import Employee
+
+    def certificate_of(**where) -> Certificate:
+        query = select(Certificate).join(User, User.id == Certificate.user_id)
+        for key, value in where.items():
+            query = query.where(getattr(User, key) == value)
+        return session.exec(query.order_by(Certificate.id)).first()
+
+    revoked = [certificate_of(role=Role.teacher, region="astana"), certificate_of(school_grade=9),
+               session.exec(select(Certificate).join(Employee, Employee.user_id == Certificate.user_id)).first()]
+    for certificate in revoked:
+        certificate.revoked_at, certificate.revoked_reason = datetime(2026, 4, 1, tzinfo=UTC), "test"
+        session.add(certificate)
+    session.delete(certificate_of(school_grade=10))  # completed, never issued (or deleted): not certified
+    session.flush()
+    service.roll_up(session, now=NOW)
+    session.commit()
+    assert region(figures(session, "teachers_certified"), "astana").numerator == 1
+    grades = {c.breakdown: c.numerator for c in figures(session, "school_students_certified").breakdowns}
+    assert grades == {"9": 7, "10": 13, "11": 10}
+    assert figures(session, "school_students_certified").national.numerator == 30
+    civil = figures(session, "civil_servants_trained")
+    agency = next(c for c in civil.breakdowns if c.breakdown == str(world["agency"]))
+    assert (agency.numerator, agency.denominator) == (1, 5)
+    assert figures(session, "ai_awareness").national.numerator == 40  # completions, as before
+
+
 def test_the_public_figures_hide_every_count_below_ten_people(session, world):
     aware = figures(session, "ai_awareness", public=True)
     ulytau = region(aware, "ulytau")

@@ -2,16 +2,18 @@
 
 2026 (cumulative): Astana 12 completers (2 of them in 2025) of 1,200 people; Abai 25 of 500; Ulytau 3 of 300;
 the 17 other units 1,000 people each and nobody: 40 of 19,000 nationally. Astana also has 3 learners who
-enrolled and did not finish. Universities and colleges: Abai has U1 (adopted the course in 2025), U2 (a
+enrolled and did not finish. Every completer holds a valid certificate of that completion. Universities and colleges: Abai has U1 (adopted the course in 2025), U2 (a
 learner of it completed in 2026) and the college C1; Astana the college C2: 2 of 4. The agency in Astana has
 5 confirmed employees (2 completed) and 1 unconfirmed. Teachers: 2 in Astana. School students: grade 9: 8
 (Astana), grade 10: 14 and grade 11: 10 (Abai). Enrolments: 47 (Astana 19), completions 40."""
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
+from gennation.certificates.models import Certificate
 from gennation.courses.models import Course, CourseCompletion, Enrollment
 from gennation.platform.accounts.models import REGIONS, Category, Role, User
 from gennation.platform.agencies.models import Employee
@@ -53,8 +55,13 @@ def build(session) -> dict:
         session.flush()
         session.add(Enrollment(user_id=user.id, course_id=course.id, enrolled_at=when,
                                completed_at=when if completes else None))
-        if completes:
-            session.add(CourseCompletion(user_id=user.id, course_id=course.id, content_version="v", completed_at=when))
+        if completes:  # each completer also holds the certificate issued from it (the "certified" figures)
+            completion = CourseCompletion(user_id=user.id, course_id=course.id, content_version="v", completed_at=when)
+            session.add(completion)
+            session.flush()
+            session.add(Certificate(public_id=str(uuid.uuid4()), code=f"GN-{number:04d}-TEST",
+                                    source=f"course-completion:{completion.id}", user_id=user.id, holder_name="P",
+                                    course_slug="test-course", title={"kk": "К", "ru": "К"}, issued_on=when.date()))
         return user
 
     astana = [person("astana", Category.school_student, grade=9, when=IN_2025 if i < 2 else IN_2026) for i in range(8)]
