@@ -11,8 +11,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 
+from gennation.platform import personal_data
 from gennation.platform.database import utcnow
 
 
@@ -295,3 +296,20 @@ class Appeal(SQLModel, table=True):
     answer: str | None = Field(default=None, max_length=2000)
     answered_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     answered_at: datetime | None = None
+
+
+def _of_participant(model):
+    """Rows of a table that reaches the person through their participations."""
+    return lambda user_id: select(model).join(Participant, Participant.id == model.participant_id).where(
+        Participant.user_id == user_id).order_by(model.id)
+
+
+# "Download my data": everything the tournament keeps about a person, and what they did as an organiser.
+personal_data.holds("tournament_participations", Participant, Participant.user_id)
+for _name, _model in (("tournament_entries", Entry), ("tournament_quiz_runs", QuizRun),
+                      ("tournament_standings", Standing), ("tournament_advancements", Advancement),
+                      ("tournament_extra_time", ExtraTime), ("tournament_appeals", Appeal)):
+    personal_data.holds(_name, _model, rows=_of_participant(_model))
+personal_data.holds("tournament_seasons_created", Season, Season.created_by)
+personal_data.holds("tournament_stage_moves_made", StageEvent, StageEvent.actor_id)
+personal_data.holds("tournament_labels_uploaded", TaskLabels, TaskLabels.uploaded_by)

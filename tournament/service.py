@@ -605,6 +605,9 @@ def score_entry(session: Session, entry_id: int, var_dir: Path, version: int | N
     entry = session.exec(select(Entry).where(Entry.id == entry_id).with_for_update()).first()
     if entry is None or entry.status == EntryStatus.rejected:
         return "missing"
+    # One standing update at a time per participant: two workers scoring two entries of the same person
+    # would otherwise both insert their first standing.
+    session.exec(select(Participant.id).where(Participant.id == entry.participant_id).with_for_update()).first()
     task = session.get(Task, entry.task_id)
     version = version or task.scorer_version
     existing = session.exec(select(EntryScore).where(EntryScore.entry_id == entry.id,

@@ -46,10 +46,13 @@ def score_now(settings: Settings, entry_id: int, version: int | None = None) -> 
             if not service.begin_scoring(session, entry_id):
                 return "nothing"
     try:
-        with db.unit_of_work() as session:
-            return service.score_entry(session, entry_id, settings.var_dir, version)
-    except IntegrityError:
-        return "kept"  # another worker stored this score a moment ago
+        for attempt in (1, 2):
+            try:
+                with db.unit_of_work() as session:
+                    return service.score_entry(session, entry_id, settings.var_dir, version)
+            except IntegrityError:
+                if attempt == 2:  # another worker stored the same row a moment ago: once more finds it
+                    raise
     except Exception:  # noqa: BLE001 - counted as a try; the sweeper or MAX_TRIES decides what next
         log.exception("entry %s: scoring failed", entry_id)
         if version is None:

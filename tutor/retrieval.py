@@ -209,9 +209,12 @@ class LessonIndex:
 
     def named_terms(self, question: str) -> list[Definition]:
         """Glossary terms the question names (every word of the term, in any form), longest first."""
-        asked = set(morphology.stems(self.expand(question), self.lang))
-        found = [(len(stems), entry) for entry, stems in zip(self.glossary, self._term_stems) if stems and stems <= asked]
-        return [entry for _n, entry in sorted(found, key=lambda item: -item[0])]
+        order = morphology.stems(self.expand(question), self.lang)
+        asked = set(order)
+        found = [(len(stems), min(order.index(s) for s in stems), entry)
+                 for entry, stems in zip(self.glossary, self._term_stems) if stems and stems <= asked]
+        # longest first; of equal length, the one asked about first ("what is the bias of an algorithm")
+        return [entry for _n, _at, entry in sorted(found, key=lambda item: (-item[0], item[1]))]
 
     def definition_for(self, question: str) -> Definition | None:
         """The glossary definition a "what is X" question starts from, when X is a glossary term."""

@@ -196,13 +196,18 @@ def _pointer(lang: str, passage: Passage | None) -> str:
     return gettext(lang, "Look again at the lesson «%(lesson)s».", lesson=passage.lesson_title)
 
 
-def _hint(lang: str, passage: Passage | None, guiding: str = "") -> str:
-    text = gettext(lang, "I will not tell you the answer to a quiz question, but here is a hint: find the "
-                         "part of the lesson that speaks about it and compare each option with it.")
+def _hint(lang: str, passage: Passage | None, guiding: str = "", keys: list[AnswerKey] = ()) -> str:
+    """A hint: where in the lesson to look and a guiding question. A part that would match a key (a section
+    heading can read like an option) is left out: the whole hint is checked like any answer."""
+    opening = gettext(lang, "I will not tell you the answer to a quiz question, but here is a hint: find the "
+                            "part of the lesson that speaks about it and compare each option with it.")
+    static = gettext(lang, "Which option matches what the lesson says, and why?")
     pointer = _pointer(lang, passage)
-    if pointer:
-        text += " " + pointer
-    return text + " " + (guiding or gettext(lang, "Which option matches what the lesson says, and why?"))
+    for parts in ([opening, pointer, guiding or static], [opening, pointer, static], [opening, static]):
+        text = " ".join(part for part in parts if part)
+        if not keys or not guard.leaks(text, keys):
+            return text
+    return opening
 
 
 class _Gate:
@@ -263,6 +268,8 @@ class _Gate:
             if self.drifted:
                 return ""
         rest, self.position = self.text[self.position:], len(self.text)
+        if not re.search(r"[.!?…»\"]\s*$", rest):
+            return ""  # cut off by the token limit mid-sentence: a fragment is not shown
         return self._decide(rest)
 
     def _decide(self, sentence: str) -> str:
@@ -282,8 +289,8 @@ class _Gate:
         is_question = sentence.endswith("?")
         if is_question and any(s.endswith("?") for s in self.kept):
             return ""
-        if not is_question and self.statements >= MAX_STATEMENTS:
-            return ""
+        if not is_question and (self.statements >= MAX_STATEMENTS or len(sentence.split()) < 4):
+            return ""  # at most three statements, each a whole sentence
         self.kept.append(sentence)
         if is_question and (self.statements or self.support is None):
             self.complete = True
@@ -389,7 +396,7 @@ def prepare(session: Session, runtime: TutorRuntime, user_id: int, message_id: i
     prepared.passage = passage
     if not index.on_topic(masked.text, hits, OFF_TOPIC_SCORE, page):
         # "which answer is right?" on a quiz page: help to think instead
-        prepared.decided = (AnswerKind.hint, _hint(lang, current[0] if current else passage)) \
+        prepared.decided = (AnswerKind.hint, _hint(lang, current[0] if current else None, keys=prepared.keys)) \
             if prepared.quiz_page else (AnswerKind.refusal, _refusal(lang, "off_topic"))
         return prepared
     prepared.definition = index.definition_for(masked.text)
@@ -469,12 +476,12 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
             yield {"type": "text", "text": _shown(outcome, lead, label, rest)}
         outcome.rejected += gate.dropped + (["drifted"] if gate.drifted else []) + (["leaked"] if gate.leaked else [])
         if gate.leaked:
-            outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage)
+            outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage, keys=keys)
             return
         if quiz:
             guiding = gate.shown if gate.shown.endswith("?") and not gate.drifted else ""
             if guiding or attempt == 1 or not gate.drifted:
-                outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage, guiding)
+                outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage, guiding, keys)
                 outcome.simpler = guiding
                 return
         elif gate.statements:
