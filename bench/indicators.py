@@ -34,9 +34,9 @@ AGENCIES = 20
 INSTITUTIONS = 1_500
 
 
-def copy_rows(app, table: str, columns: tuple[str, ...], rows) -> None:
+def copy_rows(engine, table: str, columns: tuple[str, ...], rows) -> None:
     """PostgreSQL's COPY: the fastest bulk load, through psycopg's driver connection."""
-    raw = app.state.engine.raw_connection()
+    raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
         with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
@@ -66,8 +66,8 @@ def build(app, learners: int, rng: random.Random) -> None:
                         for i, kind in enumerate(kinds)]
     institution_rows += [(INSTITUTIONS + a + 1, f"Агенттік {a + 1}", f"Агентство {a + 1}", "state_body",
                           REGIONS[a % len(REGIONS)], "") for a in range(AGENCIES)]
-    copy_rows(app, "institution", ("id", "name", "name_ru", "kind", "region", "search_key"), institution_rows)
-    copy_rows(app, "adoption", ("institution_id", "course_slug", "programme", "since", "recorded_at"),
+    copy_rows(app.state.engine, "institution", ("id", "name", "name_ru", "kind", "region", "search_key"), institution_rows)
+    copy_rows(app.state.engine, "adoption", ("institution_id", "course_slug", "programme", "since", "recorded_at"),
               ((i, "genai-for-everyone", "AI", date(2024 + i % 3, 9, 1), now) for i in range(1, INSTITUTIONS + 1, 3)))
 
     people, enrolments, completions, employees = [], [], [], []
@@ -93,11 +93,11 @@ def build(app, learners: int, rng: random.Random) -> None:
             enrolments.append((user_id, course_id, when, when + timedelta(days=9) if done else None))
             if done:
                 completions.append((user_id, course_id, version, hours, min(when + timedelta(days=9), now)))
-    copy_rows(app, "user", ("id", "username", "username_skeleton", "password_hash", "display_name", "role", "region",
+    copy_rows(app.state.engine, "user", ("id", "username", "username_skeleton", "password_hash", "display_name", "role", "region",
                             "category", "school_grade", "institution_id", "language", "created_at"), people)
-    copy_rows(app, "enrollment", ("user_id", "course_id", "enrolled_at", "completed_at"), enrolments)
-    copy_rows(app, "coursecompletion", ("user_id", "course_id", "content_version", "hours", "completed_at"), completions)
-    copy_rows(app, "employee", ("institution_id", "user_id", "department", "added_at", "confirmed_at"), employees)
+    copy_rows(app.state.engine, "enrollment", ("user_id", "course_id", "enrolled_at", "completed_at"), enrolments)
+    copy_rows(app.state.engine, "coursecompletion", ("user_id", "course_id", "content_version", "hours", "completed_at"), completions)
+    copy_rows(app.state.engine, "employee", ("institution_id", "user_id", "department", "added_at", "confirmed_at"), employees)
     # Each completion's certificate (the "certified" indicators count valid ones); 2 % of them revoked.
     slugs = {course_id: slug for course_id, slug in courses_by_slug}
     alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -110,7 +110,7 @@ def build(app, learners: int, rng: random.Random) -> None:
         return f"GN-{letters[:4]}-{letters[4:]}"
 
     title = '{"kk": "Курс", "ru": "Курс"}'
-    copy_rows(app, "certificate", (
+    copy_rows(app.state.engine, "certificate", (
         "public_id", "code", "source", "user_id", "holder_name", "kind", "course_slug", "title", "stage", "award",
         "hours", "issued_on", "language", "issuer", "revoked_at", "pdf_status", "created_at"),
         ((str(uuid.UUID(int=rng.getrandbits(128), version=4)), code(number), f"course-completion:{number}", user_id,

@@ -30,7 +30,8 @@ import redis as redis_client
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gradebook import ROOT, fresh_database  # noqa: E402,F401 - the same helper, one place
+from gradebook import fresh_database  # noqa: E402 - the same helpers, one place
+from indicators import copy_rows  # noqa: E402
 
 CATEGORIES = ("grades-5-8", "grades-9-11", "tvet", "university", "adults")
 SAMPLES = 2_000
@@ -39,18 +40,6 @@ ENTRIES = 300
 
 def p99_ms(times: list[float]) -> float:
     return statistics.quantiles(times, n=100)[-1] * 1000
-
-
-def copy_rows(engine, table: str, columns: tuple[str, ...], rows) -> None:
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.cursor()
-        with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-        raw.driver_connection.commit()
-    finally:
-        raw.close()
 
 
 def setup(db):
