@@ -8,8 +8,6 @@ dead worker delays a PDF and never loses it.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 
 from celery import shared_task
 from sqlmodel import Session
@@ -19,6 +17,7 @@ from gennation.certificates.models import BatchStatus, Certificate, CertificateB
 from gennation.courses import service as courses
 from gennation.platform.database import Database, after_commit, utcnow
 from gennation.platform.errors import Unavailable
+from gennation.platform.files import write_atomically
 from gennation.platform.settings import Settings
 from gennation.platform.worker import settings_of
 
@@ -38,11 +37,7 @@ def stored_pdf(session: Session, settings: Settings, certificate: Certificate) -
     except pdf.FontMissing as error:
         log.error("certificate PDFs cannot be drawn: %s", error)
         raise Unavailable from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written under another name and moved: a reader never sees half a file, two writers the same bytes.
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-        part.write(data)
-    os.replace(part.name, path)
+    write_atomically(path, data)
     if certificate.pdf_status != PdfStatus.ready:
         service.mark_pdf(session, certificate, PdfStatus.ready)
     return data

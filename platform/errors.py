@@ -42,13 +42,14 @@ class InvalidField(DomainError):
     status = 422
     message = N_("Please check this field.")
 
-    def __init__(self, field: str | None = None, message: str | None = None, *, errors: dict[str, str] | None = None):
+    def __init__(self, field: str | None = None, message: str | None = None, *, errors: dict[str, str] | None = None,
+                 **values: object):
         self.errors = dict(errors or {})
         if field:
             self.errors[field] = message or self.message
         first = next(iter(self.errors.items()), ("", self.message))
         self.field = first[0]
-        super().__init__(first[1])
+        super().__init__(first[1], **values)  # values fill the placeholders of the message(s)
 
 
 class RateLimited(DomainError):

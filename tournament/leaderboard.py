@@ -149,9 +149,6 @@ class RedisBoards:
     def built_key(stage_id: int, column: str) -> str:
         return f"gn:lb:{SCHEME}:{stage_id}:{column}:built"
 
-    def is_built(self, stage_id: int, column: str) -> bool:
-        return bool(self.redis.exists(self.built_key(stage_id, column)))
-
     def rebuild(self, session: Session, stage_id: int, column: str) -> int:
         """Every board of a stage and column from SQL, swapped in at once (readers never see half)."""
         boards: dict[str, dict[str, float]] = {}

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -332,6 +333,12 @@ def _appeals(session, user: User, stage: Stage) -> list[Appeal]:
 
 # ---------------------------------------------------------------- organiser API
 
+def _participant_in(session, stage: Stage, participant_id: int) -> Participant | None:
+    """A participant of the stage's season, by number (None for anyone else's)."""
+    participant = session.get(Participant, participant_id)
+    return participant if participant is not None and participant.season_id == stage.season_id else None
+
+
 def _organiser(user: User) -> User:
     service.require_organiser(user)
     return user
@@ -479,8 +486,8 @@ def api_flags(stage_id: Id, session: DbSession, user: ApiUser):
 @api.post("/stages/{stage_id}/extra-time", status_code=201)
 def api_extra_time(stage_id: Id, data: ExtraTimeIn, session: DbSession, user: ApiUser) -> dict:
     stage = service.stage(session, stage_id)
-    participant = session.get(Participant, data.participant_id)
-    if participant is None or participant.season_id != stage.season_id:
+    participant = _participant_in(session, stage, data.participant_id)
+    if participant is None:
         raise NotFound
     grant = service.grant_extra_time(session, user, stage, participant, data.minutes, data.reason)
     return {"participant_id": participant.id, "minutes": grant.minutes,
@@ -721,7 +728,6 @@ def console_stage(request: Request, lang: PageLang, stage_id: Id, session: DbSes
 
 
 def _console_action(lang: str, stage_id: int, message: str) -> RedirectResponse:
-    from urllib.parse import quote
     return RedirectResponse(f"/{lang}/tournament/console/stages/{stage_id}?message={quote(message)}", status_code=303)
 
 
@@ -766,8 +772,8 @@ def console_extra_time(lang: PageLang, stage_id: Id, session: DbSession, user: P
                        participant_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
                        minutes: Annotated[int, Form(ge=-100000, le=100000)], reason: Annotated[str, Form(max_length=500)] = ""):
     stage = service.stage(session, stage_id)
-    participant = session.get(Participant, participant_id)
-    if participant is None or participant.season_id != stage.season_id:
+    participant = _participant_in(session, stage, participant_id)
+    if participant is None:
         raise InvalidField("participant_id", N_("No participant of this season has this number."))
     service.grant_extra_time(session, user, stage, participant, minutes, reason)
     return _console_action(lang, stage_id, gettext(lang, "Done."))
@@ -778,8 +784,8 @@ def console_disqualify(lang: PageLang, stage_id: Id, session: DbSession, user: P
                        participant_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
                        reason: Annotated[str, Form(max_length=500)] = ""):
     stage = service.stage(session, stage_id)
-    participant = session.get(Participant, participant_id)
-    if participant is None or participant.season_id != stage.season_id:
+    participant = _participant_in(session, stage, participant_id)
+    if participant is None:
         raise InvalidField("participant_id", N_("No participant of this season has this number."))
     service.disqualify(session, user, participant, reason)
     return _console_action(lang, stage_id, gettext(lang, "Done."))

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from gennation.courses.source import read_question_bank
 from gennation.platform.database import utcnow
+from gennation.platform.files import write_atomically
 from gennation.tournament import service
 from gennation.tournament.models import Category, Season, Stage, StageKind, StageStatus, Task
 from gennation.tournament.samples import practical
@@ -106,6 +107,6 @@ def _restore_files(session: Session, var_dir: Path, season: Season) -> None:
     for task in tasks:
         sample = samples[by_category[task.category_id]]
         folder = service.files_dir(var_dir, task)
-        service._write(folder / "train.csv", sample.train_csv.encode())
-        service._write(folder / "test.csv", sample.test_csv.encode())
-        service._write(folder / sample.starter, (STARTERS / sample.starter).read_bytes())
+        write_atomically(folder / "train.csv", sample.train_csv.encode())
+        write_atomically(folder / "test.csv", sample.test_csv.encode())
+        write_atomically(folder / sample.starter, (STARTERS / sample.starter).read_bytes())

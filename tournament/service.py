@@ -8,11 +8,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import random
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
@@ -27,6 +25,7 @@ from gennation.courses.outline import QuestionItem
 from gennation.platform.accounts.models import Category as ProfileCategory, Role, User
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Conflict, Forbidden, InvalidField, NotFound, RateLimited
+from gennation.platform.files import write_atomically
 from gennation.platform.i18n import N_
 from gennation.platform.institutions.assignments import ALMATY, as_utc, local_text
 from gennation.tournament import scoring
@@ -120,13 +119,6 @@ def files_dir(var_dir: Path, task: Task) -> Path:
 
 def entry_path(var_dir: Path, entry: Entry) -> Path:
     return var_dir / "tournament" / "entries" / entry.public_id[:2] / f"{entry.public_id}.csv"
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-        part.write(data)
-    os.replace(part.name, path)
 
 
 # ---------------------------------------------------------------- seasons, stages and the clock
@@ -365,9 +357,8 @@ def read_task_files(files: TaskFiles, id_column: str, target_column: str, metric
     the file and its rows: ids of the labels must be exactly the test file's ids."""
     header, train = _csv_rows(files.train, "train")
     if id_column not in header or target_column not in header:
-        error = InvalidField("train", N_("The training file must have the columns %(columns)s."))
-        error.values = {"columns": f"{id_column}, {target_column}"}
-        raise error
+        raise InvalidField("train", N_("The training file must have the columns %(columns)s."),
+                           columns=f"{id_column}, {target_column}")
     target_at = header.index(target_column)
     header, test = _csv_rows(files.test, "test")
     if id_column not in header:
@@ -395,10 +386,12 @@ def read_task_files(files: TaskFiles, id_column: str, target_column: str, metric
         if row[2].strip() == "private":
             private.append(row_id)
     if bad or unknown:
-        raise _labels_error(bad + unknown)
+        raise InvalidField("labels", N_("The labels do not match the test file: lines %(lines)s name unknown, repeated or unsplit ids."),
+                           lines=_lines(bad + unknown))
     missing = [i for i in test_ids if i not in labels]
     if missing:
-        raise _LabelsMismatch(count=len(missing), ids=", ".join(missing[:5]))
+        raise InvalidField("labels", N_("%(count)s test ids have no label, for example %(ids)s."),
+                           count=len(missing), ids=", ".join(missing[:5]))
     if not private or len(private) == len(labels):
         raise InvalidField("labels", N_("Both splits need rows: some test rows public, some private."))
     if metric in ("mae", "rmse", "roc_auc"):
@@ -416,18 +409,6 @@ def read_task_files(files: TaskFiles, id_column: str, target_column: str, metric
             except (ValueError, IndexError):
                 continue
     return test_ids, labels, private, targets
-
-
-class _LabelsMismatch(InvalidField):
-    def __init__(self, **values):
-        super().__init__("labels", N_("%(count)s test ids have no label, for example %(ids)s."))
-        self.values = values
-
-
-def _labels_error(lines: list[int]) -> InvalidField:
-    error = InvalidField("labels", N_("The labels do not match the test file: lines %(lines)s name unknown, repeated or unsplit ids."))
-    error.values = {"lines": _lines(lines)}
-    return error
 
 
 def add_practical_task(session: Session, actor: User | None, stage: Stage, category: Category, *, title: dict,
@@ -449,12 +430,12 @@ def add_practical_task(session: Session, actor: User | None, stage: Stage, categ
     session.add(TaskLabels(task_id=task.id, version=1, metric=metric, labels=labels, private_ids=private,
                            uploaded_by=actor.id if actor else None))
     folder = files_dir(var_dir, task)
-    _write(folder / "train.csv", files.train)
-    _write(folder / "test.csv", files.test)
+    write_atomically(folder / "train.csv", files.train)
+    write_atomically(folder / "test.csv", files.test)
     if files.starter:
         if not re.fullmatch(r"[a-z0-9_]{1,60}\.py", files.starter_name):
             raise InvalidField("starter", N_("The starter script's name may hold only small Latin letters, digits and _ and must end in .py."))
-        _write(folder / files.starter_name, files.starter)
+        write_atomically(folder / files.starter_name, files.starter)
     session.flush()
     return task
 
@@ -542,7 +523,7 @@ def send_entry(session: Session, user: User, task: Task, filename: str, data: by
         entry.status, entry.queued_at = EntryStatus.queued, now
     session.add(entry)
     session.flush()
-    _write(entry_path(var_dir, entry), data)  # kept, a rejected one too, for its owner to look at again
+    write_atomically(entry_path(var_dir, entry), data)  # kept, a rejected one too, for its owner to look at again
     return Sent(entry, checked.problems, checked.more)
 
 

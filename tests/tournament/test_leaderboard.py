@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import redis as redis_client
+from sqlmodel import select
 
 from gennation.platform.database import utcnow
 from gennation.tournament import leaderboard, service
@@ -40,7 +41,7 @@ def sql_board(session, stage, category_id, region="*", column="public"):
 
 
 def expected_order(session, stage, category_id, region="*"):
-    rows = [s for s in session.exec(service.select(Standing).where(Standing.stage_id == stage.id)) if
+    rows = [s for s in session.exec(select(Standing).where(Standing.stage_id == stage.id)) if
             region == "*" or s.region == region]
     rows.sort(key=lambda s: (-s.public_points, service.as_utc(s.reached_at), -s.participant_id))
     return [s.participant_id for s in rows]
@@ -112,7 +113,7 @@ def test_a_frozen_board_stays_as_it_was_for_participants(session, settings):
     service.move(session, stage, StageStatus.frozen, organiser)
     session.expire_all()
     last = people[-1]
-    standing = session.exec(service.select(Standing).where(Standing.participant_id == last.id)).one()
+    standing = session.exec(select(Standing).where(Standing.participant_id == last.id)).one()
     standing.public_points = 1000.0
     session.add(standing)
     session.flush()

@@ -72,7 +72,7 @@ def test_the_sweeper_grades_runs_left_open(session, quiz):
 
 def test_a_run_never_outlasts_the_stage(session, settings, quiz):
     task, pupil = quiz
-    stage = session.get(type(service.stage(session, task.stage_id)), task.stage_id)
+    stage = service.stage(session, task.stage_id)
     now = utcnow()
     stage.closes_at = now + timedelta(minutes=3)
     session.add(stage)

@@ -4,7 +4,6 @@ published results, diplomas handed to certificates; Redis flushed midway rebuild
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 import pytest
 import redis as redis_client

@@ -46,15 +46,11 @@ def test_moves_out_of_order_are_refused(session, settings):
     service.move(session, stage, StageStatus.closed, organiser)
     service.move(session, stage, StageStatus.locked, organiser)
     with pytest.raises(service.ResultsLocked):
-        service.start_rescore(session, organiser, builders_task(stage, session))
+        service.start_rescore(session, organiser, service.stage_tasks(session, stage.id)[0])
     with pytest.raises(InvalidField):
         service.move(session, stage, StageStatus.closed, organiser, "")  # unlocking needs a reason
     service.move(session, stage, StageStatus.closed, organiser, "labels of row 17 were wrong")
     assert service.stage_events(session, stage.id)[-1].reason == "labels of row 17 were wrong"
-
-
-def builders_task(stage, session):
-    return service.stage_tasks(session, stage.id)[0]
 
 
 def test_a_stage_cannot_be_scheduled_before_the_one_before_closes(session, settings):
