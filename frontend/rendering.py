@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, PrefixLoader, pass_context, select_autoescape
 
 from gennation.platform.errors import DomainError, Forbidden, InvalidField, NotFound, RateLimited, Unavailable
 from gennation.platform.i18n import LANGUAGE_NAMES, LOCALE_DIR, N_, gettext, negotiate, ngettext
@@ -44,7 +45,16 @@ def environment() -> Environment:
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     env.globals["static"] = static_url
     env.filters["number"] = lambda value: f"{value:g}" if isinstance(value, (int, float)) else value
+    env.filters["decimal"] = _decimal
     return env
+
+
+@pass_context
+def _decimal(context, value: float | None, places: int = 2) -> str:
+    """A score as the page's language writes it: 33,50 in Kazakh and Russian, 33.50 in English."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0." + "0" * places, locale=context.get("lang") or "en")
 
 
 @lru_cache(maxsize=64)

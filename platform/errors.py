@@ -8,6 +8,8 @@ JSON body (API), a whole page, or for htmx a fragment shown in the page's messag
 """
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from gennation.platform.i18n import N_
 
 
@@ -50,6 +52,33 @@ class InvalidField(DomainError):
         first = next(iter(self.errors.items()), ("", self.message))
         self.field = first[0]
         super().__init__(first[1], **values)  # values fill the placeholders of the message(s)
+
+
+# What a form field's value broke, by pydantic's error type: one plain sentence each.
+_FIELD_MESSAGES = {
+    "missing": N_("Fill in this field."),
+    "string_too_short": N_("Fill in this field."),
+    "string_too_long": N_("This text is too long."),
+    "string_pattern_mismatch": N_("Use small Latin letters, digits and dashes."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "float_parsing": N_("Enter a number, for example 12 or 3.5."),
+    "greater_than_equal": N_("This number is outside the allowed range."),
+    "less_than_equal": N_("This number is outside the allowed range."),
+    "datetime_parsing": N_("Enter a date and time."),
+    "datetime_from_date_parsing": N_("Enter a date and time."),
+    "literal_error": N_("Choose one of the options."),
+}
+
+
+def validated(model, values: dict):
+    """`values` (a submitted form) as an instance of the pydantic `model`, or InvalidField naming every bad
+    field in words a person understands."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise InvalidField(errors={str(e["loc"][0]): _FIELD_MESSAGES.get(e["type"], InvalidField.message)
+                                   for e in error.errors()}) from None
 
 
 class RateLimited(DomainError):

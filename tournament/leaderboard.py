@@ -30,6 +30,7 @@ _UNITS = 10_000  # points kept to 4 decimals
 _TIME_BITS = 26  # seconds since the epoch below: about two years of a season
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # moved forward with a new scheme version, never back
 SCHEME = 1
+NAMES_TTL = 24 * 3600  # names and regions cached beside the boards
 
 
 def column_for(stage: Stage, organiser: bool) -> str:
@@ -128,8 +129,12 @@ def sql_rank(session: Session, stage_id: int, category_id: int, region: str, col
 
 
 def sql_members(session: Session, stage_id: int, column: str):
+    """Everyone on the stage's boards, with the name the boards show."""
     points, reached = _columns(column)
-    return session.exec(select(Standing.participant_id, Standing.category_id, Standing.region, points, reached)
+    return session.exec(select(Standing.participant_id, Standing.category_id, Standing.region, points, reached,
+                               User.display_name)
+                        .join(Participant, Participant.id == Standing.participant_id)
+                        .join(User, User.id == Participant.user_id)
                         .where(Standing.stage_id == stage_id, Standing.excluded == false()))
 
 
@@ -152,12 +157,12 @@ class RedisBoards:
     def rebuild(self, session: Session, stage_id: int, column: str) -> int:
         """Every board of a stage and column from SQL, swapped in at once (readers never see half)."""
         boards: dict[str, dict[str, float]] = {}
-        count = 0
-        for participant_id, category_id, region, points, reached in sql_members(session, stage_id, column):
+        names: dict[str, str] = {}
+        for participant_id, category_id, region, points, reached, name in sql_members(session, stage_id, column):
             score = packed(points, reached)
             boards.setdefault(self.key(stage_id, category_id, NATIONAL, column), {})[member(participant_id)] = score
             boards.setdefault(self.key(stage_id, category_id, region, column), {})[member(participant_id)] = score
-            count += 1
+            names[str(participant_id)] = f"{name}\t{region}"
         pattern = f"gn:lb:{SCHEME}:{stage_id}:{column}:*"
         stale = set(self.redis.scan_iter(match=pattern, count=1000)) - {k.encode() for k in boards}
         pipe = self.redis.pipeline(transaction=True)
@@ -171,9 +176,13 @@ class RedisBoards:
         for key in stale:
             if not key.endswith(b":built"):
                 pipe.delete(key)
+        items = list(names.items())
+        for start in range(0, len(items), 10_000):  # every name at hand: a page never waits on SQL for one
+            pipe.hset(self.names_key(stage_id), mapping=dict(items[start:start + 10_000]))
+        pipe.expire(self.names_key(stage_id), NAMES_TTL)
         pipe.set(self.built_key(stage_id, column), "1")
         pipe.execute()
-        return count
+        return len(names)
 
     def put(self, standing: Standing) -> None:
         """One participant's new standing, on every board and column it shows in."""
@@ -217,7 +226,8 @@ class RedisBoards:
         return f"gn:lb:{SCHEME}:{stage_id}:names"
 
     def names(self, session: Session, stage_id: int, participant_ids: list[int]) -> dict[int, tuple[str, str]]:
-        """Names and regions for a page, kept in Redis for an hour (a renamed person shows within it)."""
+        """Names and regions for a page, from the hash the rebuild filled; a name missing there (a newcomer
+        since) is read from SQL and added. A renamed person shows after the next rebuild or within a day."""
         if not participant_ids:
             return {}
         key = self.names_key(stage_id)
@@ -234,7 +244,7 @@ class RedisBoards:
             if fresh:
                 pipe = self.redis.pipeline(transaction=False)
                 pipe.hset(key, mapping={str(pid): f"{name}\t{where}" for pid, (name, where) in fresh.items()})
-                pipe.expire(key, 3600)
+                pipe.expire(key, NAMES_TTL)
                 pipe.execute()
             found.update(fresh)
         return found

@@ -217,6 +217,8 @@ class Entry(SQLModel, table=True):
     public_points: float | None = None
     private_points: float | None = None
     selected: bool = False  # picked by its owner for the final ranking (at most two per task)
+    # digests of the predictions by bands of rows, set when scored: finds near-identical files
+    bands: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
 class EntryScore(SQLModel, table=True):

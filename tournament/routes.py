@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -16,24 +17,25 @@ from gennation.courses import service as courses
 from gennation.courses.rendering import render_lesson
 from gennation.frontend.rendering import render
 from gennation.platform.accounts.models import REGIONS, User
-from gennation.platform.accounts.vocabulary import REGION_NAMES
+from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, client_address, current_user,
 )
-from gennation.platform.errors import InvalidField, NotFound
+from gennation.platform.errors import InvalidField, NotFound, validated
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.database import utcnow
-from gennation.platform.institutions.assignments import as_utc, local_text
+from gennation.platform.institutions.assignments import as_utc, local_text, parse_due
 from gennation.platform.limits import network_of
 from gennation.tournament import leaderboard, service, tasks
 from gennation.tournament.models import (
-    Appeal, Category, Entry, EntryStatus, Metric, Participant, QuizRun, Season, Stage, StageKind, StageStatus, Standing,
+    Appeal, Category, Entry, EntryStatus, Participant, QuizRun, Season, Stage, StageStatus, Standing,
     Task, TaskKind,
 )
 from gennation.tournament.schemas import (
     AnswerIn, AnswersIn, AppealIn, AppealOut, BacklogOut, BoardRow, CategoryIn, EntryAccepted, EntryOut, ExtraTimeIn,
     FlagOut, LeaderboardOut, MoveIn, ParticipantOut, QuestionOut, QuizRunOut, ReasonIn, RegistrationIn, RescoreOut,
-    RowProblem, SeasonIn, SelectionIn, StageEventOut, StageIn, StageOut, TaskBrief, TaskFiles, TaskOut,
+    PracticalTaskIn, QuizTaskIn, RowProblem, SeasonIn, SelectionIn, StageEventOut, StageIn, StageOut, TaskBrief,
+    TaskFiles, TaskOut,
 )
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
@@ -49,6 +51,7 @@ ENTRY_STATUS_NAMES = {
 }
 METRIC_NAMES = {"accuracy": "Accuracy", "macro_f1": "Macro F1", "mae": "MAE", "rmse": "RMSE", "roc_auc": "ROC AUC"}
 FLAG_NAMES = {"same_file": N_("the same predictions file from different accounts"),
+              "near_file": N_("near-identical predictions files from different accounts"),
               "fast_quiz": N_("a quiz finished implausibly fast"),
               "one_network": N_("many registrations from one address within an hour")}
 
@@ -346,42 +349,26 @@ def _organiser(user: User) -> User:
 
 @api.post("/seasons", status_code=201)
 def api_create_season(data: SeasonIn, session: DbSession, user: ApiUser) -> dict:
-    _organiser(user)
-    if session.exec(select(Season).where(Season.slug == data.slug)).first():
-        raise InvalidField("slug", N_("A season with this address already exists."))
-    season = Season(slug=data.slug, title={"kk": data.title_kk, "ru": data.title_ru}, created_by=user.id)
-    session.add(season)
-    session.flush()
+    season = service.create_season(session, user, data.slug, {"kk": data.title_kk, "ru": data.title_ru})
     return {"id": season.id, "slug": season.slug}
 
 
 @api.post("/seasons/{slug}/categories", status_code=201)
 def api_add_category(slug: str, data: CategoryIn, session: DbSession, user: ApiUser) -> dict:
     _organiser(user)
-    season = service.season_by_slug(session, slug)
-    if any(c.slug == data.slug for c in service.categories_of(session, season.id)):
-        raise InvalidField("slug", N_("This season already has a category with this address."))
-    category = Category(season_id=season.id, slug=data.slug, title={"kk": data.title_kk, "ru": data.title_ru},
-                        admits=list(data.admits), grade_min=data.grade_min, grade_max=data.grade_max)
-    session.add(category)
-    session.flush()
+    category = service.add_category(session, user, service.season_by_slug(session, slug), data.slug,
+                                    {"kk": data.title_kk, "ru": data.title_ru}, data.admits, data.grade_min,
+                                    data.grade_max)
     return {"id": category.id, "slug": category.slug}
 
 
 @api.post("/seasons/{slug}/stages", status_code=201)
 def api_add_stage(slug: str, data: StageIn, session: DbSession, user: ApiUser) -> dict:
     _organiser(user)
-    season = service.season_by_slug(session, slug)
-    if as_utc(data.closes_at) <= as_utc(data.opens_at):
-        raise InvalidField("closes_at", N_("The stage must close after it opens."))
-    position = len(service.stages_of(session, season.id)) + 1
-    stage = Stage(season_id=season.id, position=position, kind=StageKind(data.kind),
-                  title={"kk": data.title_kk, "ru": data.title_ru}, opens_at=as_utc(data.opens_at),
-                  closes_at=as_utc(data.closes_at), freeze_minutes=data.freeze_minutes,
-                  advance_top=data.advance_top, advance_threshold=data.advance_threshold)
-    session.add(stage)
-    session.flush()
-    return {"id": stage.id, "position": position, "status": stage.status}
+    stage = service.add_stage(session, user, service.season_by_slug(session, slug), data.kind,
+                              {"kk": data.title_kk, "ru": data.title_ru}, data.opens_at, data.closes_at,
+                              data.freeze_minutes, data.advance_top, data.advance_threshold)
+    return {"id": stage.id, "position": stage.position, "status": stage.status}
 
 
 @api.post("/stages/{stage_id}/tasks", status_code=201)
@@ -398,21 +385,32 @@ def api_add_task(request: Request, stage_id: Id, session: DbSession, user: ApiUs
     """A practical task: training data, test data without labels, and the hidden labels with their
     split (`id,target,split` where split is public or private). Ids must match the test file exactly."""
     _organiser(user)
-    stage = service.stage(session, stage_id)
-    chosen = next((c for c in service.categories_of(session, stage.season_id) if c.slug == category), None)
+    data = validated(PracticalTaskIn, {
+        "category": category, "title_kk": title_kk, "title_ru": title_ru, "description_kk": description_kk,
+        "description_ru": description_ru, "metric": metric, "id_column": id_column, "target_column": target_column,
+        "classes": classes, "value_min": value_min, "value_max": value_max, "daily_limit": daily_limit,
+        "total_limit": total_limit})
+    files = service.TaskFiles(train.file.read(), test.file.read(), labels.file.read())
+    return {"id": _add_practical(request, session, user, service.stage(session, stage_id), data, files).public_id}
+
+
+def _category_in(session, stage: Stage, slug: str) -> Category:
+    chosen = next((c for c in service.categories_of(session, stage.season_id) if c.slug == slug), None)
     if chosen is None:
         raise InvalidField("category", N_("Choose one of the season's categories."))
-    if metric not in Metric.__members__:
-        raise InvalidField("metric", N_("Choose one of the metrics."))
-    task = service.add_practical_task(
-        session, user, stage, chosen, title={"kk": title_kk, "ru": title_ru},
-        description={"kk": description_kk, "ru": description_ru}, metric=metric, id_column=id_column,
-        target_column=target_column, var_dir=_var(request),
-        files=service.TaskFiles(train.file.read(), test.file.read(), labels.file.read()),
-        classes=[c.strip() for c in classes.split(",") if c.strip()] or None,
-        value_range=(value_min, value_max) if value_min is not None or value_max is not None else None,
-        daily_limit=daily_limit, total_limit=total_limit)
-    return {"id": task.public_id}
+    return chosen
+
+
+def _add_practical(request: Request, session, user: User, stage: Stage, data: PracticalTaskIn,
+                   files: service.TaskFiles) -> Task:
+    bounds = (data.value_min, data.value_max)
+    return service.add_practical_task(
+        session, user, stage, _category_in(session, stage, data.category), title={"kk": data.title_kk, "ru": data.title_ru},
+        description={"kk": data.description_kk, "ru": data.description_ru}, metric=data.metric,
+        id_column=data.id_column, target_column=data.target_column, var_dir=_var(request), files=files,
+        classes=[c.strip() for c in data.classes.split(",") if c.strip()] or None,
+        value_range=bounds if bounds != (None, None) else None, daily_limit=data.daily_limit,
+        total_limit=data.total_limit)
 
 
 @api.post("/stages/{stage_id}/moves", response_model=list[StageEventOut])
@@ -607,12 +605,18 @@ def task_page(request: Request, lang: PageLang, public_id: str, session: DbSessi
     waiting = any(e.status in (EntryStatus.queued, EntryStatus.scoring) for e in entries)
     return _render(request, "tournament/task.html", {
         "task": task, "stage": stage, "text": text, "info": _task_out(request, session, task, lang, participant),
-        "description": render_lesson(service.title_of(task.description, text), lang, ""),
+        "description": render_lesson(_without_title(service.title_of(task.description, text)), lang, ""),
         "entries": [_entry_out(session, e, task, stage, lang) for e in entries], "waiting": waiting,
         "participant": participant, "run": run, "closes": local_text(closes), "seconds": _countdown(closes, now),
         "accepting": bool(participant and service.accepting(session, stage, participant, now)),
         "published": stage.status == StageStatus.published, "errors": {},
     }, lang=lang, fragment="tournament/_entries.html")
+
+
+def _without_title(markdown: str) -> str:
+    """A description's own top heading is dropped: the page already has the task's title as its heading."""
+    first, _, rest = markdown.lstrip().partition("\n")
+    return rest if first.startswith("# ") else markdown
 
 
 @pages.post("/{lang}/tournament/tasks/{public_id}/entries", dependencies=[Csrf])
@@ -700,13 +704,14 @@ def appeal_page(lang: PageLang, stage_id: Id, session: DbSession, user: PageUser
 # ---------------------------------------------------------------- organisers' console
 
 @pages.get("/{lang}/tournament/console")
-def console(request: Request, lang: PageLang, session: DbSession, user: PageUser):
+def console(request: Request, lang: PageLang, session: DbSession, user: PageUser, message: str = ""):
     _organiser(user)
     text = content_language(lang)
     seasons = [{"season": s, "title": service.title_of(s.title, text),
+                "categories": [service.title_of(c.title, text) for c in service.categories_of(session, s.id)],
                 "stages": [(st, service.title_of(st.title, text)) for st in service.stages_of(session, s.id)]}
                for s in service.visible_seasons(session, user)]
-    return _render(request, "tournament/console.html", {"seasons": seasons}, lang=lang)
+    return _render(request, "tournament/console.html", {"seasons": seasons, "message": message[:300]}, lang=lang)
 
 
 @pages.get("/{lang}/tournament/console/stages/{stage_id}")
@@ -721,6 +726,7 @@ def console_stage(request: Request, lang: PageLang, stage_id: Id, session: DbSes
         "season": session.get(Season, stage.season_id), "backlog": service.backlog(session, stage),
         "events": service.stage_events(session, stage.id), "moves": sorted(service.MOVES[StageStatus(stage.status)]),
         "tasks": [(t, service.title_of(t.title, text), service.rescore_progress(session, t)) for t in stage_tasks],
+        "category_names": {c.id: service.title_of(c.title, text) for c in service.categories_of(session, stage.season_id)},
         "flags": service.flags(session, stage), "appeals": _appeals(session, user, stage),
         "message": message,
         "next_stage": service.next_stage(session, stage),
@@ -796,3 +802,224 @@ def console_answer(lang: PageLang, appeal_id: Id, session: DbSession, user: Page
                    answer: Annotated[str, Form(max_length=2000)] = ""):
     filed = service.answer_appeal(session, user, appeal_id, answer)
     return _console_action(lang, filed.stage_id, gettext(lang, "Done."))
+
+
+# ---------------------------------------------------------------- console forms: seasons, categories, stages, tasks
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a console form; `label` and `hint` are message ids."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | textarea | number | datetime | select | checkboxes | file
+    choices: tuple = ()  # (value, message id or plain text)
+    hint: str = ""
+    required: bool = True
+
+
+TITLES = (FormField("title_kk", N_("Title in Kazakh")), FormField("title_ru", N_("Title in Russian")))
+DESCRIPTIONS = (FormField("description_kk", N_("Description in Kazakh (Markdown)"), "textarea", required=False),
+                FormField("description_ru", N_("Description in Russian (Markdown)"), "textarea", required=False))
+SEASON_FORM = (FormField("slug", N_("Address"), hint=N_("3 to 60 small Latin letters, digits and dashes, for example 2027-spring.")),
+               *TITLES)
+CATEGORY_FORM = (FormField("slug", N_("Address"), hint=N_("2 to 40 small Latin letters, digits and dashes, for example grades-5-8.")),
+                 *TITLES,
+                 FormField("admits", N_("Who may register"), "checkboxes",
+                        tuple((value, name) for value, name in CATEGORY_NAMES.items())),
+                 FormField("grade_min", N_("First school grade"), "number", required=False,
+                        hint=N_("For school categories only; leave empty otherwise.")),
+                 FormField("grade_max", N_("Last school grade"), "number", required=False))
+STAGE_FORM = (FormField("kind", N_("Kind of stage"), "select", (("qualifier", N_("open online qualifier")),
+                                                            ("regional", N_("regional round")),
+                                                            ("final", N_("national final")))),
+              *TITLES,
+              FormField("opens_at", N_("Opens (Astana time)"), "datetime"),
+              FormField("closes_at", N_("Closes (Astana time)"), "datetime"),
+              FormField("freeze_minutes", N_("Leaderboard frozen for the last minutes"), "number", required=False),
+              FormField("advance_top", N_("Advance: the best N of each region and category"), "number", required=False),
+              FormField("advance_threshold", N_("Advance: everyone with at least these points"), "number", required=False))
+METRIC_CHOICES = tuple(METRIC_NAMES.items())
+PRACTICAL_FORM = (FormField("category", N_("Category"), "select"), *TITLES, *DESCRIPTIONS,
+                  FormField("metric", N_("Metric"), "select", METRIC_CHOICES),
+                  FormField("id_column", N_("Id column")), FormField("target_column", N_("Column to predict")),
+                  FormField("classes", N_("Classes, separated by commas"), required=False,
+                         hint=N_("For accuracy and macro F1; for ROC AUC the positive class comes second.")),
+                  FormField("value_min", N_("Smallest allowed value"), "number", required=False),
+                  FormField("value_max", N_("Largest allowed value"), "number", required=False),
+                  FormField("daily_limit", N_("Entries per day"), "number"),
+                  FormField("total_limit", N_("Entries in all"), "number"),
+                  FormField("train", N_("Training data (CSV with the answers)"), "file"),
+                  FormField("test", N_("Test data (CSV without the answers)"), "file"),
+                  FormField("labels", N_("Hidden answers (CSV: id, answer, split public or private)"), "file"))
+QUIZ_FORM = (FormField("category", N_("Category"), "select"), *TITLES, *DESCRIPTIONS,
+             FormField("draw", N_("Questions per attempt"), "number"), FormField("minutes", N_("Minutes per attempt"), "number"),
+             FormField("bank_kk", N_("Question bank in Kazakh (YAML, the course quiz format)"), "file"),
+             FormField("bank_ru", N_("Question bank in Russian (YAML, the same questions)"), "file"))
+
+
+def _filled(fields: tuple, form) -> dict:
+    """A submitted form as values: empty optional fields left out, checkboxes as lists, files apart."""
+    values = {}
+    for f in fields:
+        if f.kind == "checkboxes":
+            values[f.name] = [str(v) for v in form.getlist(f.name)]
+        elif f.kind != "file" and str(form.get(f.name, "")).strip() != "":
+            values[f.name] = str(form.get(f.name)).strip()
+    return values
+
+
+def _upload(form, name: str) -> bytes:
+    upload = form.get(name)
+    if not hasattr(upload, "file") or not upload.filename:
+        raise InvalidField(name, N_("Choose a file."))
+    return upload.file.read()
+
+
+def _console_form(request: Request, lang: str, title: str, fields: tuple, action: str, back: str,
+                  form: dict | None = None, errors: dict | None = None, choices: dict | None = None) -> Response:
+    """`choices`: a select's options made at run time (a season's categories); the others are the fields'."""
+    choices = dict(choices or {})
+    for f in fields:
+        if f.kind == "select" and f.name not in choices:
+            choices[f.name] = tuple((value, gettext(lang, label)) for value, label in f.choices)
+    return _render(request, "tournament/console_form.html", {
+        "title": title, "fields": fields, "action": action, "back": back, "form": form or {},
+        "errors": errors or {}, "choices": choices, "multipart": any(f.kind == "file" for f in fields),
+    }, lang=lang, status_code=422 if errors else 200)
+
+
+def _refused(request: Request, lang: str, error: InvalidField, session, **form_options) -> Response:
+    """The form again, filled in, each message beside its field; nothing of the attempt is kept."""
+    session.rollback()
+    errors = {field: gettext(lang, message, **error.values) for field, message in error.errors.items()}
+    return _console_form(request, lang, errors=errors, **form_options)
+
+
+def _when(values: dict, name: str):
+    """A form's date and time, written in Astana time, in UTC."""
+    try:
+        return parse_due(values.get(name))
+    except InvalidField:
+        raise InvalidField(name, N_("Enter a date and time.")) from None
+
+
+@pages.get("/{lang}/tournament/console/seasons/new")
+def new_season_page(request: Request, lang: PageLang, user: PageUser):
+    _organiser(user)
+    return _console_form(request, lang, gettext(lang, "New season"), SEASON_FORM,
+                         f"/{lang}/tournament/console/seasons/new", f"/{lang}/tournament/console")
+
+
+@pages.post("/{lang}/tournament/console/seasons/new", dependencies=[Csrf])
+def create_season_page(request: Request, lang: PageLang, session: DbSession, user: PageUser, form: SubmittedForm):
+    values = _filled(SEASON_FORM, form)
+    try:
+        data = validated(SeasonIn, values)
+        season = service.create_season(session, user, data.slug, {"kk": data.title_kk, "ru": data.title_ru})
+    except InvalidField as error:
+        return _refused(request, lang, error, session, title=gettext(lang, "New season"), fields=SEASON_FORM,
+                        action=f"/{lang}/tournament/console/seasons/new", back=f"/{lang}/tournament/console",
+                        form=values)
+    return _console_done(lang, gettext(lang, "The season «%(title)s» is created.",
+                                       title=service.title_of(season.title, content_language(lang))))
+
+
+def _console_done(lang: str, message: str) -> RedirectResponse:
+    return RedirectResponse(f"/{lang}/tournament/console?message={quote(message)}", status_code=303)
+
+
+SEASON_PARTS = {"categories": (CATEGORY_FORM, CategoryIn, N_("New category")),
+                "stages": (STAGE_FORM, StageIn, N_("New stage"))}
+
+
+@pages.get("/{lang}/tournament/console/seasons/{slug}/{part}/new")
+def new_season_part_page(request: Request, lang: PageLang, slug: str, part: str, session: DbSession, user: PageUser):
+    _organiser(user)
+    season = service.season_by_slug(session, slug)
+    if part not in SEASON_PARTS:
+        raise NotFound
+    fields, _model, title = SEASON_PARTS[part]
+    return _console_form(request, lang, _part_title(lang, title, season), fields,
+                         f"/{lang}/tournament/console/seasons/{slug}/{part}/new", f"/{lang}/tournament/console",
+                         form={"freeze_minutes": "0"} if part == "stages" else {})
+
+
+def _part_title(lang: str, title: str, season: Season) -> str:
+    return f"{gettext(lang, title)}: {service.title_of(season.title, content_language(lang))}"
+
+
+@pages.post("/{lang}/tournament/console/seasons/{slug}/{part}/new", dependencies=[Csrf])
+def add_season_part_page(request: Request, lang: PageLang, slug: str, part: str, session: DbSession, user: PageUser,
+                         form: SubmittedForm):
+    _organiser(user)
+    season = service.season_by_slug(session, slug)
+    if part not in SEASON_PARTS:
+        raise NotFound
+    fields, model, title = SEASON_PARTS[part]
+    values = _filled(fields, form)
+    try:
+        if part == "stages":
+            data = validated(model, {**values, "opens_at": _when(values, "opens_at"),
+                                     "closes_at": _when(values, "closes_at")})
+            made = service.add_stage(session, user, season, data.kind, {"kk": data.title_kk, "ru": data.title_ru},
+                                     data.opens_at, data.closes_at, data.freeze_minutes, data.advance_top,
+                                     data.advance_threshold)
+        else:
+            data = validated(model, values)
+            made = service.add_category(session, user, season, data.slug, {"kk": data.title_kk, "ru": data.title_ru},
+                                        data.admits, data.grade_min, data.grade_max)
+    except InvalidField as error:
+        return _refused(request, lang, error, session, title=_part_title(lang, title, season), fields=fields,
+                        action=f"/{lang}/tournament/console/seasons/{slug}/{part}/new",
+                        back=f"/{lang}/tournament/console", form=values)
+    return _console_done(lang, gettext(lang, "Added: %(title)s.", title=service.title_of(made.title, content_language(lang))))
+
+
+STAGE_PARTS = {"practical": (PRACTICAL_FORM, N_("New practical task")), "quiz": (QUIZ_FORM, N_("New quiz task"))}
+
+
+def _stage_part(session, lang: str, stage_id: int, part: str) -> tuple[Stage, tuple, str, dict]:
+    stage = service.stage(session, stage_id)
+    if part not in STAGE_PARTS:
+        raise NotFound
+    fields, title = STAGE_PARTS[part]
+    text = content_language(lang)
+    categories = tuple((c.slug, service.title_of(c.title, text)) for c in service.categories_of(session, stage.season_id))
+    return stage, fields, f"{gettext(lang, title)}: {service.title_of(stage.title, text)}", {"category": categories}
+
+
+@pages.get("/{lang}/tournament/console/stages/{stage_id}/{part}/new")
+def new_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, session: DbSession, user: PageUser):
+    _organiser(user)
+    stage, fields, title, choices = _stage_part(session, lang, stage_id, part)
+    defaults = {"daily_limit": "5", "total_limit": "50"} if part == "practical" else {"draw": "15", "minutes": "20"}
+    return _console_form(request, lang, title, fields, f"/{lang}/tournament/console/stages/{stage_id}/{part}/new",
+                         f"/{lang}/tournament/console/stages/{stage_id}", form=defaults, choices=choices)
+
+
+@pages.post("/{lang}/tournament/console/stages/{stage_id}/{part}/new", dependencies=[Csrf])
+def add_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, session: DbSession, user: PageUser,
+                  form: SubmittedForm):
+    _organiser(user)
+    stage, fields, title, choices = _stage_part(session, lang, stage_id, part)
+    values = _filled(fields, form)
+    try:
+        if part == "practical":
+            data = validated(PracticalTaskIn, values)
+            files = service.TaskFiles(_upload(form, "train"), _upload(form, "test"), _upload(form, "labels"))
+            task = _add_practical(request, session, user, stage, data, files)
+        else:
+            data = validated(QuizTaskIn, values)
+            task = service.add_quiz_task(
+                session, stage, _category_in(session, stage, data.category),
+                title={"kk": data.title_kk, "ru": data.title_ru},
+                description={"kk": data.description_kk, "ru": data.description_ru},
+                questions=service.read_bank(_upload(form, "bank_kk"), _upload(form, "bank_ru"), data.draw),
+                draw=data.draw, minutes=data.minutes, position=2)
+    except InvalidField as error:
+        return _refused(request, lang, error, session, title=title, fields=fields,
+                        action=f"/{lang}/tournament/console/stages/{stage_id}/{part}/new",
+                        back=f"/{lang}/tournament/console/stages/{stage_id}", form=values, choices=choices)
+    return _console_action(lang, stage_id, gettext(lang, "Added: %(title)s.",
+                                                   title=service.title_of(task.title, content_language(lang))))

@@ -163,6 +163,33 @@ class StageIn(BaseModel):
     advance_threshold: float | None = Field(None, ge=0)
 
 
+class PracticalTaskIn(BaseModel):
+    """A practical task's settings (its three files come beside them)."""
+    category: str = Field(min_length=1, max_length=40)
+    title_kk: str = Field(min_length=1, max_length=200)
+    title_ru: str = Field(min_length=1, max_length=200)
+    description_kk: str = Field("", max_length=20000)
+    description_ru: str = Field("", max_length=20000)
+    metric: Literal["accuracy", "macro_f1", "mae", "rmse", "roc_auc"]
+    id_column: str = Field(min_length=1, max_length=60)
+    target_column: str = Field(min_length=1, max_length=60)
+    classes: str = Field("", max_length=2000)  # comma-separated, for the classification metrics
+    value_min: float | None = None
+    value_max: float | None = None
+    daily_limit: int = Field(5, ge=1, le=100)
+    total_limit: int = Field(50, ge=1, le=1000)
+
+
+class QuizTaskIn(BaseModel):
+    category: str = Field(min_length=1, max_length=40)
+    title_kk: str = Field(min_length=1, max_length=200)
+    title_ru: str = Field(min_length=1, max_length=200)
+    description_kk: str = Field("", max_length=20000)
+    description_ru: str = Field("", max_length=20000)
+    draw: int = Field(15, ge=1, le=200)
+    minutes: int = Field(20, ge=1, le=600)
+
+
 class MoveIn(BaseModel):
     to: Literal["draft", "scheduled", "open", "frozen", "closed", "locked", "published"]
     reason: str = Field("", max_length=500)

@@ -7,6 +7,7 @@ scikit-learn on the public and on the private rows.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from dataclasses import dataclass, field
@@ -209,3 +210,38 @@ def zero_point_of(metric: str, train_targets: list[float], labels: dict) -> floa
     mean = sum(train_targets) / len(train_targets)
     ids = list(labels)
     return metric_value(metric, _truth(metric, labels, ids), [mean] * len(ids)) or None
+
+
+# ---------------------------------------------------------------- near-identical files
+
+BANDS = 64  # a file's fingerprint: the test ids (sorted) cut into this many bands, one digest each
+
+
+def _normal(value: str | float) -> str:
+    """A value as two files that copy each other would write it: labels as they are, numbers to three
+    significant digits (so re-rounding or re-formatting a copied file does not hide it)."""
+    if isinstance(value, str):
+        return value.strip()
+    return f"{float(value):.3g}"
+
+
+def fingerprint(predictions: dict[str, str | float]) -> list[str]:
+    """One short digest per band of rows. Two files that agree on a band share its digest; files that
+    share nearly all digests are near-identical (see `shared_share`)."""
+    ids = sorted(predictions)
+    if not ids:
+        return []
+    count = min(BANDS, len(ids))
+    out = []
+    for band in range(count):
+        rows = ids[band * len(ids) // count:(band + 1) * len(ids) // count]
+        text = "\n".join(f"{i}\t{_normal(predictions[i])}" for i in rows)
+        out.append(hashlib.blake2b(text.encode(), digest_size=5).hexdigest())
+    return out
+
+
+def shared_share(one: list[str], other: list[str]) -> float:
+    """The share of bands on which two fingerprints of the same task agree."""
+    if not one or len(one) != len(other):
+        return 0.0
+    return sum(a == b for a, b in zip(one, other)) / len(one)

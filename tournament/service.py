@@ -11,6 +11,7 @@ import io
 import random
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from sqlmodel import Session, col, select
 from gennation.courses import service as courses
 from gennation.courses.models import QuestionKind
 from gennation.courses.outline import QuestionItem
+from gennation.courses.source import read_question_bank
 from gennation.platform.accounts.models import Category as ProfileCategory, Role, User
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Conflict, Forbidden, InvalidField, NotFound, RateLimited
@@ -40,6 +42,8 @@ MAX_TRIES = 3  # then the entry is marked failed and its attempt given back
 QUIZ_GRACE = timedelta(seconds=5)  # answers in flight when the clock ends still count
 FAST_SECONDS_PER_QUESTION = 3  # a finished quiz faster than this per question is flagged
 MANY_FROM_ONE_NETWORK = 20  # registrations from one address in an hour, flagged
+NEAR_IDENTICAL = 0.9  # two people's files agreeing on this share of bands are flagged
+COMMON_BAND = 50  # a band answered alike by more people than this is everyone's answer, not a copy
 
 
 # Called with (session, standing) when a standing changes, and (session, stage id) when a whole stage's
@@ -222,6 +226,47 @@ def eligible(category: Category, user: User) -> bool:
 
 def categories_of(session: Session, season_id: int) -> list[Category]:
     return list(session.exec(select(Category).where(Category.season_id == season_id).order_by(Category.id)))
+
+
+# ---------------------------------------------------------------- setting up a season (console and API)
+
+def create_season(session: Session, actor: User, slug: str, title: dict) -> Season:
+    require_organiser(actor)
+    if session.exec(select(Season).where(Season.slug == slug)).first():
+        raise InvalidField("slug", N_("A season with this address already exists."))
+    season = Season(slug=slug, title=title, created_by=actor.id)
+    session.add(season)
+    session.flush()
+    return season
+
+
+def add_category(session: Session, actor: User, season: Season, slug: str, title: dict, admits: list[str],
+                 grade_min: int | None = None, grade_max: int | None = None) -> Category:
+    require_organiser(actor)
+    if any(c.slug == slug for c in categories_of(session, season.id)):
+        raise InvalidField("slug", N_("This season already has a category with this address."))
+    if grade_min is not None and grade_max is not None and grade_min > grade_max:
+        raise InvalidField("grade_max", N_("The last grade cannot come before the first."))
+    category = Category(season_id=season.id, slug=slug, title=title, admits=list(admits), grade_min=grade_min,
+                        grade_max=grade_max)
+    session.add(category)
+    session.flush()
+    return category
+
+
+def add_stage(session: Session, actor: User, season: Season, kind: str, title: dict, opens_at: datetime,
+              closes_at: datetime, freeze_minutes: int = 0, advance_top: int | None = None,
+              advance_threshold: float | None = None) -> Stage:
+    """A new draft stage after the season's last one."""
+    require_organiser(actor)
+    if as_utc(closes_at) <= as_utc(opens_at):
+        raise InvalidField("closes_at", N_("The stage must close after it opens."))
+    stage = Stage(season_id=season.id, position=len(stages_of(session, season.id)) + 1, kind=StageKind(kind),
+                  title=title, opens_at=as_utc(opens_at), closes_at=as_utc(closes_at), freeze_minutes=freeze_minutes,
+                  advance_top=advance_top, advance_threshold=advance_threshold)
+    session.add(stage)
+    session.flush()
+    return stage
 
 
 def participant_of(session: Session, user: User | None, season_id: int) -> Participant | None:
@@ -453,6 +498,20 @@ def add_quiz_task(session: Session, stage: Stage, category: Category, *, title: 
     return task
 
 
+def read_bank(kk: bytes, ru: bytes, draw: int) -> list[dict]:
+    """A quiz task's question bank from its two uploaded files (the course quiz format, one per language),
+    checked as a course quiz is; at least `draw` questions."""
+    with tempfile.TemporaryDirectory() as folder:
+        for lang, data in (("kk", kk), ("ru", ru)):
+            (Path(folder) / lang).mkdir()
+            (Path(folder) / lang / "bank.yaml").write_bytes(data)
+        questions, errors = read_question_bank(Path(folder), "bank.yaml", minimum=draw)
+    if errors:
+        raise InvalidField("bank_kk", N_("The question bank has %(count)s problems; the first: %(first)s"),
+                           count=len(errors), first=f"{errors[0].path.parent.name}, {errors[0].line}: {errors[0].message}")
+    return [{"slug": q.id, "kind": q.kind, "key": q.key, "text": q.text} for q in questions]
+
+
 def current_labels(session: Session, task: Task, version: int | None = None) -> TaskLabels:
     return session.exec(select(TaskLabels).where(TaskLabels.task_id == task.id,
                                                  TaskLabels.version == (version or task.scorer_version))).one()
@@ -602,6 +661,7 @@ def score_entry(session: Session, entry_id: int, var_dir: Path, version: int | N
             session.flush()
             return "failed"
         result = scoring.score(labels.metric, checked.predictions, labels.labels, labels.private_ids, task.zero_point)
+        entry.bands = entry.bands or scoring.fingerprint(checked.predictions)
         existing = EntryScore(entry_id=entry.id, version=version, public_score=result.public,
                               private_score=result.private, public_points=result.public_points,
                               private_points=result.private_points, scored_at=now or utcnow())
@@ -1031,7 +1091,7 @@ def awards(session: Session, found: Stage) -> list[tuple[int, str, int | None, f
 
 @dataclass
 class Flag:
-    kind: str  # same_file | fast_quiz | one_network
+    kind: str  # same_file | near_file | fast_quiz | one_network
     detail: str
     participants: list[int]
 
@@ -1049,6 +1109,8 @@ def flags(session: Session, found: Stage) -> list[Flag]:
             people = sorted(set(session.exec(select(Entry.participant_id).where(Entry.sha256 == digest,
                                                                                col(Entry.task_id).in_(task_ids)))))
             out.append(Flag("same_file", digest[:12], people))
+        for task_id in task_ids:
+            out.extend(_near_identical(session, task_id))
         for run in session.exec(select(QuizRun).where(col(QuizRun.task_id).in_(task_ids),
                                                       col(QuizRun.finished_at).is_not(None))):
             seconds = (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds()
@@ -1064,6 +1126,32 @@ def flags(session: Session, found: Stage) -> list[Flag]:
                                                                 Participant.registered_from == network).limit(50)))
         out.append(Flag("one_network", f"{network}: {count}", people))
     return out
+
+
+def _near_identical(session: Session, task_id: int) -> list[Flag]:
+    """Pairs of people whose scored files of one task agree on nearly every band of rows but are not the
+    same file (a copy re-rounded, re-sorted or with a few rows changed). Only pairs that share some band
+    are compared, so the work grows with the copies, not with the square of the entries."""
+    rows = session.exec(select(Entry.participant_id, Entry.sha256, Entry.bands).where(
+        Entry.task_id == task_id, Entry.status == EntryStatus.scored)).all()
+    holders: dict[tuple[int, str], list[int]] = {}
+    for n, (_, _, bands) in enumerate(rows):
+        for band, digest in enumerate(bands or []):
+            holders.setdefault((band, digest), []).append(n)
+    candidates = set()
+    for members in holders.values():
+        if 1 < len(members) <= COMMON_BAND:
+            candidates.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+    found: dict[tuple[int, int], float] = {}
+    for a, b in candidates:
+        (one, one_sha, one_bands), (other, other_sha, other_bands) = rows[a], rows[b]
+        if one == other or one_sha == other_sha:  # the same person, or the same file (flagged as such)
+            continue
+        share = scoring.shared_share(one_bands, other_bands)
+        if share >= NEAR_IDENTICAL:
+            pair = (min(one, other), max(one, other))
+            found[pair] = max(share, found.get(pair, 0.0))
+    return [Flag("near_file", f"{share:.0%}", list(pair)) for pair, share in sorted(found.items())]
 
 
 def stage_events(session: Session, stage_id: int) -> list[StageEvent]:

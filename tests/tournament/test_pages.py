@@ -48,7 +48,7 @@ def test_a_task_page_takes_an_upload_and_lists_the_entry(signed_in_pupil, small_
                 files={"file": ("mine.csv", good, "text/csv")})
     page = client.get(f"/kk/tournament/tasks/{task.public_id}")
     assert page.text.count("mine.csv") == 2
-    assert "1.0000" in page.text  # the scored one
+    assert "1,0000" in page.text  # the scored one, written the Kazakh way
     assert re.search(r"<li>[^<]*maybe", page.text)  # the rejected one, with its reason
     fragment = client.get(f"/kk/tournament/tasks/{task.public_id}", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith("<section id=\"entries\"")

@@ -95,3 +95,13 @@ def test_roc_auc_uses_probabilities():
     labels = {"a": 1.0, "b": 0.0, "c": 1.0, "d": 0.0}
     result = scoring.score("roc_auc", {"a": 0.9, "b": 0.1, "c": 0.8, "d": 0.3}, labels, ["c", "d", "a", "b"][:2], None)
     assert result.private == 1.0
+
+
+def test_a_fingerprint_ignores_row_order_and_re_rounding_but_sees_changed_rows():
+    values = {f"r{n:03d}": n / 7 for n in range(200)}
+    rounded = {k: round(v, 4) for k, v in reversed(list(values.items()))}
+    assert scoring.fingerprint(values) == scoring.fingerprint(rounded)
+    changed = dict(values, r050=99.0, r150=-1.0)
+    assert scoring.shared_share(scoring.fingerprint(values), scoring.fingerprint(changed)) == 62 / 64
+    other = {k: v + 0.5 for k, v in values.items()}
+    assert scoring.shared_share(scoring.fingerprint(values), scoring.fingerprint(other)) == 0.0

@@ -1,0 +1,55 @@
+"""Flags for the organiser's review: the same file, a near-identical file (a copy with a few rows changed
+or reordered), and honest people with similar scores left alone."""
+from __future__ import annotations
+
+from gennation.tournament import service, tasks
+from tests.tournament import builders
+
+
+def _entered(session, settings, names):
+    made = builders.season(session, settings.var_dir)
+    people = {}
+    for name in names:
+        people[name] = builders.person(session, f"flag-{name}", grade=7)
+        people[name] = (people[name], service.register(session, people[name], made["season"], "grades-5-8"))
+    session.commit()
+    return made, people
+
+
+def _send(session, settings, made, user, data: bytes):
+    entry = service.send_entry(session, user, made["practical"]["grades-5-8"], "p.csv", data, settings.var_dir).entry
+    session.commit()
+    assert tasks.score_now(settings, entry.id) in ("scored", "kept")
+    return entry
+
+
+def test_a_copy_with_one_row_changed_and_rows_reordered_is_flagged_as_near_identical(session, settings):
+    made, people = _entered(session, settings, ["author", "copier", "honest", "twin"])
+    original = builders.predictions(made["labels"], 0.7, seed=1)
+    lines = original.decode().splitlines()
+    header, rows = lines[0], lines[1:]
+    changed = rows[:]
+    row_id, value = changed[3].split(",")
+    changed[3] = f"{row_id},{'no' if value == 'yes' else 'yes'}"
+    copy = "\r\n".join([header] + list(reversed(changed))) + "\r\n"  # reordered, other line ends, one row off
+    _send(session, settings, made, people["author"][0], original)
+    _send(session, settings, made, people["copier"][0], copy.encode())
+    _send(session, settings, made, people["honest"][0], builders.predictions(made["labels"], 0.7, seed=2))
+    _send(session, settings, made, people["twin"][0], original)  # byte for byte: flagged as the same file
+
+    found = service.flags(session, made["qualifier"])
+    author, copier, honest, twin = (people[n][1].id for n in ("author", "copier", "honest", "twin"))
+    near = [f for f in found if f.kind == "near_file"]
+    same = [f for f in found if f.kind == "same_file"]
+    assert sorted(f.participants for f in near) == sorted([sorted([author, copier]), sorted([copier, twin])])
+    assert all(honest not in f.participants for f in near + same)
+    assert [sorted(f.participants) for f in same] == [sorted([author, twin])]
+    assert all(f.detail.endswith("%") and int(f.detail[:-1]) >= 90 for f in near)
+
+
+def test_the_same_person_resending_a_corrected_file_is_not_flagged(session, settings):
+    made, people = _entered(session, settings, ["alone"])
+    user = people["alone"][0]
+    _send(session, settings, made, user, builders.predictions(made["labels"], 0.7, seed=1))
+    _send(session, settings, made, user, builders.predictions(made["labels"], 0.7, seed=1).replace(b"yes\n", b"no\n", 1))
+    assert [f for f in service.flags(session, made["qualifier"]) if f.kind in ("near_file", "same_file")] == []
