@@ -41,6 +41,14 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(connection, _name):
+            # pysqlite opens a transaction only before a write; a SAVEPOINT outside one starts its own, and
+            # its RELEASE would commit the unit of work halfway. Open the transaction first.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, **pool)
 

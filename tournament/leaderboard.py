@@ -13,6 +13,7 @@ changes standings, and compared with SQL in the tests.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -145,6 +146,7 @@ class RedisBoards:
 
     def __init__(self, client):
         self.redis = client
+        self._view = client.register_script(self._VIEW)  # sent with EVALSHA, loaded on first use
 
     @staticmethod
     def key(stage_id: int, category_id: int, region: str, column: str) -> str:
@@ -165,23 +167,32 @@ class RedisBoards:
             names[str(participant_id)] = f"{name}\t{region}"
         pattern = f"gn:lb:{SCHEME}:{stage_id}:{column}:*"
         stale = set(self.redis.scan_iter(match=pattern, count=1000)) - {k.encode() for k in boards}
-        pipe = self.redis.pipeline(transaction=True)
-        for key, members in boards.items():
-            temporary = f"{key}:new"
-            pipe.delete(temporary)
-            items = list(members.items())
+        # Filled under temporary names, 10,000 members per round trip, so that Redis keeps serving everyone
+        # else meanwhile; then swapped in by one short transaction. A crash leaves only expiring leftovers.
+        mark = secrets.token_hex(4)
+        names_key = self.names_key(stage_id)
+        for key, values in [*boards.items(), (names_key, names)]:
+            items = list(values.items())
             for start in range(0, len(items), 10_000):
-                pipe.zadd(temporary, dict(items[start:start + 10_000]))
-            pipe.rename(temporary, key)
+                pipe = self.redis.pipeline(transaction=False)
+                if key == names_key:
+                    pipe.hset(f"{key}:new:{mark}", mapping=dict(items[start:start + 10_000]))
+                else:
+                    pipe.zadd(f"{key}:new:{mark}", dict(items[start:start + 10_000]))
+                pipe.expire(f"{key}:new:{mark}", 3600)
+                pipe.execute()
+        swap = self.redis.pipeline(transaction=True)
         for key in stale:
             if not key.endswith(b":built"):
-                pipe.delete(key)
-        items = list(names.items())
-        for start in range(0, len(items), 10_000):  # every name at hand: a page never waits on SQL for one
-            pipe.hset(self.names_key(stage_id), mapping=dict(items[start:start + 10_000]))
-        pipe.expire(self.names_key(stage_id), NAMES_TTL)
-        pipe.set(self.built_key(stage_id, column), "1")
-        pipe.execute()
+                swap.delete(key)
+        for key in boards:
+            swap.rename(f"{key}:new:{mark}", key)
+            swap.persist(key)
+        if names:  # every name at hand: a page never waits on SQL for one
+            swap.rename(f"{names_key}:new:{mark}", names_key)
+            swap.expire(names_key, NAMES_TTL)
+        swap.set(self.built_key(stage_id, column), "1")
+        swap.execute()
         return len(names)
 
     def put(self, standing: Standing) -> None:
@@ -199,27 +210,37 @@ class RedisBoards:
                     pipe.zadd(key, {member(standing.participant_id): packed(points, reached)})
         pipe.execute()
 
-    def total(self, stage_id: int, category_id: int, region: str, column: str) -> int:
-        return self.redis.zcard(self.key(stage_id, category_id, region, column))
+    # One round trip for a whole page: is the board built, its size, the slice, my rank, my neighbours (two
+    # above, two below), and the cached names of everyone shown. Members are zero-padded ids; names are
+    # keyed by the plain id.
+    _VIEW = """
+    local top = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+    local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+    local near = {}
+    if rank then near = redis.call('ZREVRANGE', KEYS[1], math.max(0, rank - 2), rank + 2, 'WITHSCORES') end
+    local ids = {}
+    for i = 1, #top, 2 do ids[#ids + 1] = tostring(tonumber(top[i])) end
+    for i = 1, #near, 2 do ids[#ids + 1] = tostring(tonumber(near[i])) end
+    local names = {}
+    if #ids > 0 then names = redis.call('HMGET', KEYS[3], unpack(ids)) end
+    return {redis.call('EXISTS', KEYS[2]), redis.call('ZCARD', KEYS[1]), top, rank or -1, near, ids, names}
+    """
 
-    def slice(self, stage_id: int, category_id: int, region: str, column: str, offset: int,
-              limit: int) -> list[tuple[int, float]]:
-        members = self.redis.zrevrange(self.key(stage_id, category_id, region, column), offset, offset + limit - 1,
-                                       withscores=True)
-        return [(int(member), unpacked_points(score)) for member, score in members]
-
-    def page(self, stage_id: int, category_id: int, region: str, column: str, offset: int, limit: int,
-             participant_id: int | None) -> tuple[bool, int, list[tuple[int, float]], int | None]:
-        """(built, total, the slice, my rank) in one round trip."""
-        key = self.key(stage_id, category_id, region, column)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(self.built_key(stage_id, column))
-        pipe.zcard(key)
-        pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
-        pipe.zrevrank(key, member(participant_id or 0))
-        built, total, members, rank = pipe.execute()
-        top = [(int(m), unpacked_points(score)) for m, score in members]
-        return bool(built), total, top, (rank + 1 if rank is not None and participant_id else None)
+    def view(self, stage_id: int, category_id: int, region: str, column: str, offset: int, limit: int,
+             participant_id: int | None):
+        """(built, total, the slice, my rank, my neighbours, {participant: (name, region)} of those found)."""
+        built, total, top, rank, near, ids, names = self._view(
+            keys=[self.key(stage_id, category_id, region, column), self.built_key(stage_id, column),
+                  self.names_key(stage_id)],
+            args=[offset, offset + limit - 1, member(participant_id or 0)])
+        pairs = lambda flat: [(int(flat[i]), unpacked_points(float(flat[i + 1]))) for i in range(0, len(flat), 2)]  # noqa: E731
+        found = {}
+        for pid, value in zip(ids, names):
+            if value is not None:
+                name, _, where = value.decode().partition("\t")
+                found[int(pid)] = (name, where)
+        mine = rank + 1 if rank >= 0 and participant_id else None
+        return bool(built), total, pairs(top), mine, pairs(near) if mine else [], found
 
     @staticmethod
     def names_key(stage_id: int) -> str:
@@ -270,19 +291,16 @@ def board(session: Session, stage: Stage, category_id: int, region: str = NATION
     source, lookup = "sql", _names
     if redis_boards is not None:
         try:
-            built, total, top, rank = redis_boards.page(stage.id, category_id, region, column, (page - 1) * size, size,
-                                                        participant_id)
-            if not built:  # Redis restarted or was flushed: rebuilt from the database, then read again
+            view = redis_boards.view(stage.id, category_id, region, column, (page - 1) * size, size, participant_id)
+            if not view[0]:  # Redis restarted or was flushed: rebuilt from the database, then read again
                 redis_boards.rebuild(session, stage.id, column)
-                built, total, top, rank = redis_boards.page(stage.id, category_id, region, column, (page - 1) * size,
-                                                            size, participant_id)
-            pages = max(1, -(-total // size))
+                view = redis_boards.view(stage.id, category_id, region, column, (page - 1) * size, size, participant_id)
+            pages = max(1, -(-view[1] // size))
             if page > pages:
                 page = pages
-                _, total, top, rank = redis_boards.page(stage.id, category_id, region, column, (page - 1) * size, size,
-                                                        participant_id)
-            near = (redis_boards.slice(stage.id, category_id, region, column, max(0, rank - 3), 5) if rank else [])
-            lookup = lambda s, ids: redis_boards.names(s, stage.id, ids)  # noqa: E731
+                view = redis_boards.view(stage.id, category_id, region, column, (page - 1) * size, size, participant_id)
+            _built, total, top, rank, near, cached = view
+            lookup = lambda s, ids: {**cached, **redis_boards.names(s, stage.id, [i for i in ids if i not in cached])}  # noqa: E731
             source = "redis"
         except Exception:  # noqa: BLE001 - Redis down or flushed mid-call: the database answers
             log.warning("leaderboard from SQL: Redis failed", exc_info=True)

@@ -488,6 +488,8 @@ def add_practical_task(session: Session, actor: User | None, stage: Stage, categ
 def add_quiz_task(session: Session, stage: Stage, category: Category, *, title: dict, description: dict,
                   questions: list[dict], draw: int, minutes: int, position: int = 1,
                   public_id: str | None = None) -> Task:
+    if stage.status not in (StageStatus.draft, StageStatus.scheduled):
+        raise Conflict(N_("Tasks can be added only before the stage opens."))
     if len(questions) < draw:
         raise InvalidField("draw", N_("The bank has fewer questions than the attempt draws."))
     task = Task(public_id=public_id or new_public_id(), stage_id=stage.id, category_id=category.id, kind=TaskKind.quiz,

@@ -155,3 +155,19 @@ def test_the_page_cache_sends_anonymous_pages_again_and_never_signed_in_ones(set
         time.sleep(0.6)
         assert client.get(LESSON).headers["etag"] != first.headers["etag"]  # the new content, once expired
     app.state.db.dispose()
+
+
+def test_a_savepoint_that_opens_the_transaction_does_not_commit_it_early(app):
+    """SQLite starts a transaction at a SAVEPOINT when none is open, and RELEASE would then commit it: the
+    unit of work opens the transaction first, so a later failure still takes the savepoint's rows back."""
+    from sqlalchemy import text
+    db = app.state.db
+    with db.unit_of_work() as session:
+        session.exec(text("CREATE TABLE IF NOT EXISTS savepoint_probe (n INTEGER)"))
+    with pytest.raises(RuntimeError), db.unit_of_work() as session:
+        session.exec(text("SELECT count(*) FROM savepoint_probe")).one()  # a read: no transaction yet in pysqlite
+        with session.begin_nested():
+            session.exec(text("INSERT INTO savepoint_probe VALUES (1)"))
+        raise RuntimeError("the request fails after the savepoint")
+    with db.unit_of_work() as session:
+        assert session.exec(text("SELECT count(*) FROM savepoint_probe")).one()[0] == 0

@@ -54,6 +54,11 @@ def question(n: int) -> dict:
 BANK = [question(n) for n in range(1, 9)]
 
 
+def right_answers(run) -> dict:
+    """The token of option "a" (the keyed one) in each question of a run, as the page shows it."""
+    return {slug: next(token for token, choice in run.layout[slug] if choice == "a") for slug in run.question_slugs}
+
+
 def stage(session: Session, season: Season, position: int, kind: StageKind, now: datetime,
           status: StageStatus = StageStatus.open, hours: float = 2, freeze_minutes: int = 0,
           advance_top: int | None = None) -> Stage:

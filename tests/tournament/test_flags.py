@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gennation.tournament import service, tasks
 from tests.tournament import builders
+from tests.tournament.builders import right_answers
 
 
 def _entered(session, settings, names):
@@ -53,3 +54,29 @@ def test_the_same_person_resending_a_corrected_file_is_not_flagged(session, sett
     _send(session, settings, made, user, builders.predictions(made["labels"], 0.7, seed=1))
     _send(session, settings, made, user, builders.predictions(made["labels"], 0.7, seed=1).replace(b"yes\n", b"no\n", 1))
     assert [f for f in service.flags(session, made["qualifier"]) if f.kind in ("near_file", "same_file")] == []
+
+
+def test_a_quiz_finished_right_in_seconds_is_flagged_and_a_slow_one_is_not(session, settings):
+    from datetime import timedelta
+    made, people = _entered(session, settings, ["quick", "careful"])
+    task = made["quiz"]["grades-5-8"]
+    for name, seconds in (("quick", 6), ("careful", 240)):
+        run = service.start_quiz(session, people[name][0], task)
+        service.save_answers(session, run, task, right_answers(run))
+        service.finish_quiz(session, run, task, run.started_at + timedelta(seconds=seconds))
+    session.commit()
+    fast = [f for f in service.flags(session, made["qualifier"]) if f.kind == "fast_quiz"]
+    assert [f.participants for f in fast] == [[people["quick"][1].id]]
+
+
+def test_many_registrations_from_one_network_within_an_hour_are_flagged(session, settings):
+    made = builders.season(session, settings.var_dir)
+    for n in range(service.MANY_FROM_ONE_NETWORK):
+        service.register(session, builders.person(session, f"net-{n}", grade=6), made["season"], "grades-5-8",
+                         network="10.1.2.0/24")
+    service.register(session, builders.person(session, "elsewhere", grade=6), made["season"], "grades-5-8",
+                     network="192.168.7.0/24")
+    session.commit()
+    crowd = [f for f in service.flags(session, made["qualifier"]) if f.kind == "one_network"]
+    assert len(crowd) == 1 and crowd[0].detail.startswith("10.1.2.0/24")
+    assert len(crowd[0].participants) == service.MANY_FROM_ONE_NETWORK

@@ -130,3 +130,22 @@ def test_a_disqualified_participant_leaves_the_board(session, settings):
     service.disqualify(session, organiser, people[0], "two accounts")
     ids = sql_board(session, made["qualifier"], made["school"].id)
     assert people[0].id not in ids and len(ids) == 4
+
+
+def test_a_participants_page_from_redis_is_the_page_from_sql(session, settings):
+    """Rows, names, regions, points, my place, my neighbours and the paging: the same from both sources."""
+    client = redis_client.Redis.from_url(redis_or_skip())
+    client.flushdb()
+    boards = leaderboard.RedisBoards(client)
+    made = builders.season(session, settings.var_dir)
+    people = fill(session, made)
+    stage, category = made["qualifier"], made["school"].id
+    for person in people[::3]:
+        for page in (1, 2, 99):
+            shown = {}
+            for source, redis_boards in (("redis", boards), ("sql", None)):
+                found = leaderboard.board(session, stage, category, "*", page, person.id, False, redis_boards, size=4)
+                assert found.source == source
+                shown[source] = (found.rows, found.me, found.neighbours, found.total, found.pages, found.page)
+            assert shown["redis"] == shown["sql"], (person.id, page)
+            assert all(r.name for r in shown["redis"][0] + shown["redis"][2])

@@ -11,6 +11,7 @@ from gennation.platform.database import utcnow
 from gennation.tournament import service
 from gennation.tournament.models import Standing
 from tests.tournament import builders
+from tests.tournament.builders import right_answers
 
 
 @pytest.fixture
@@ -19,11 +20,6 @@ def quiz(session, settings):
     pupil = builders.person(session, "quiz-pupil", grade=6)
     service.register(session, pupil, made["season"], "grades-5-8")
     return made["quiz"]["grades-5-8"], pupil
-
-
-def right_answers(run):
-    """The token of option "a" (the keyed one) in each question, as the page shows it."""
-    return {slug: next(token for token, choice in run.layout[slug] if choice == "a") for slug in run.question_slugs}
 
 
 def test_the_deadline_is_fixed_when_the_run_starts(session, quiz):
