@@ -25,6 +25,7 @@ from gennation.platform.institutions import directory
 from gennation.platform.institutions.models import Institution
 from gennation.platform.metrics import charts, service
 from gennation.platform.metrics.regions import ISO_CODES, NATIONAL_ISO
+from gennation.tournament.models import Category, Season, Stage
 from gennation.platform.metrics.schemas import (
     CellOut, DenominatorSourceOut, IndicatorOut, IndicatorsOut, NotMeasuredOut, PopulationIn, PopulationOut,
     PopulationRowError,
@@ -52,7 +53,17 @@ def _labels(session, board: service.Dashboard, lang: str) -> dict[str, dict[str,
     clang = content_language(lang)
     courses = {slug: (title or {}).get(clang) or slug for slug, title in session.exec(select(Course.slug, Course.title))}
     kinds = {kind: gettext(lang, name) for kind, name in INSTITUTION_KIND_NAMES.items()}
-    return {"agency": agencies, "course": courses, "kind": kinds}
+    return {"agency": agencies, "course": courses, "kind": kinds, "stage": _stage_labels(session, clang)}
+
+
+def _stage_labels(session, clang: str) -> dict[str, str]:
+    """"Season · stage · category" for every stage-and-category breakdown of the tournament indicator."""
+    titles = lambda value: (value or {}).get(clang) or ""  # noqa: E731
+    seasons = {i: titles(t) for i, t in session.exec(select(Season.id, Season.title))}
+    categories = {(c.season_id, c.id): titles(c.title) for c in session.exec(select(Category))}
+    return {f"{stage_id}-{category_id}": f"{seasons.get(season_id, '')} · {titles(stage_title)} · {name}"
+            for stage_id, season_id, stage_title in session.exec(select(Stage.id, Stage.season_id, Stage.title))
+            for (category_season, category_id), name in categories.items() if category_season == season_id}
 
 
 def _breakdown_label(lang: str, indicator: service.Indicator, breakdown: str, labels: dict) -> str:
@@ -74,7 +85,7 @@ def _context(session, year: int, lang: str, public: bool) -> dict:
             rows = [(gettext(lang, REGION_NAMES[c.region]), c) for c in figures.regions]
         reference = service.COMPLETION_ANCHOR if indicator.key == "course_completion_rate" else figures.target
         breakdowns = [(_breakdown_label(lang, indicator, c.breakdown, labels), c) for c in figures.breakdowns] \
-            if indicator.breakdown in ("kind", "grade") else []
+            if indicator.breakdown in ("kind", "grade", "stage") else []
         sections.append({"figures": figures, "rows": rows, "chart": charts.bar_chart(rows, reference, percent),
                          "reference": reference, "breakdowns": breakdowns, "percent": percent})
     awareness = next(f for f in board.indicators if f.indicator.key == "ai_awareness")

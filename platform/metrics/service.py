@@ -26,6 +26,7 @@ from gennation.platform.institutions.directory import RowError, read_text
 from gennation.platform.institutions.models import Adoption, Institution, InstitutionKind
 from gennation.platform.metrics.models import IndicatorValue, PopulationFigure
 from gennation.platform.metrics.regions import ISO_CODES, NATIONAL_ISO, REGION_OF_ISO
+from gennation.tournament.models import Advancement, Participant, Stage, StageKind, StageStatus
 
 FIRST_YEAR = 2024
 # The AI Development Concept 2024-2029: the share to reach by the end of each year, in per cent.
@@ -66,9 +67,10 @@ INDICATORS = (
     Indicator("course_completion_rate", N_("Completion rate per course"),
               N_("Learners who completed a course, over those who enrolled in it (Elements of AI: about 16 %)."),
               "percent", "course"),
-    # The tournament is not built yet: named here so that nobody mistakes its absence for zero.
     Indicator("tournament_participants", N_("Tournament participants"),
-              N_("The national tournament is not open yet, so nobody is counted."), "count", available=False),
+              N_("People taking part in the national AI tournament: everyone registered for a season, and per stage "
+                 "and category those admitted to it (the qualifier: all registered; later stages: those who advanced)."),
+              "count", "stage"),
 )
 BY_KEY = {indicator.key: indicator for indicator in INDICATORS}
 CERTIFIED = (InstitutionKind.university, InstitutionKind.college)
@@ -310,6 +312,29 @@ def roll_up(session: Session, now: datetime | None = None) -> int:
     for slug, region, year, count in completed:
         add("course_completion_rate", int(year), region, slug, count)
 
+    # The tournament: each person once, from the year their first season's qualifier opened, by their
+    # region; and per stage and category (breakdown "stage id-category id") those admitted to the stage,
+    # by the region they compete in, from the year the stage opens.
+    qualifiers = (select(Stage.season_id, Stage.opens_at).where(Stage.kind == StageKind.qualifier,
+                                                                Stage.status != StageStatus.draft).subquery())
+    joined = (select(Participant.user_id, func.min(qualifiers.c.opens_at).label("first"))
+              .join(qualifiers, qualifiers.c.season_id == Participant.season_id).group_by(Participant.user_id).subquery())
+    joined_year = func.extract("year", joined.c.first)
+    for region, year, count in session.exec(select(User.region, joined_year, func.count())
+                                            .join(joined, joined.c.user_id == User.id)
+                                            .group_by(User.region, joined_year)).all():
+        add("tournament_participants", int(year), region, amount=count)
+    for stage_id, season_id, kind, opens_at in session.exec(select(Stage.id, Stage.season_id, Stage.kind, Stage.opens_at)
+                                                            .where(Stage.status != StageStatus.draft)).all():
+        people = select(Participant.region, Participant.category_id, func.count())
+        if kind == StageKind.qualifier:
+            people = people.where(Participant.season_id == season_id)
+        else:
+            people = people.join(Advancement, Advancement.participant_id == Participant.id).where(
+                Advancement.stage_id == stage_id)
+        for region, category_id, count in session.exec(people.group_by(Participant.region, Participant.category_id)):
+            add("tournament_participants", _year_of(opens_at), region, f"{stage_id}-{category_id}", count)
+
     # Population aware of AI: over the official figure (none loaded: no share, only the count).
     for year in years:
         figures = population_for(session, year)
@@ -526,7 +551,7 @@ OPEN_DATA_FIELDS = (
     ("year", N_("The year; the figures are cumulative to its end.")),
     ("region_iso", N_("ISO 3166-2:KZ code of the region or city; KZ for the whole country.")),
     ("region", N_("The platform's key of the region; empty for the whole country.")),
-    ("breakdown", N_("Kind of institution, school grade, agency id or course; empty for the total.")),
+    ("breakdown", N_("Kind of institution, school grade, agency id, course, or tournament stage id and category id (\"12-3\"); empty for the total.")),
     ("numerator", N_("People (or institutions) counted; empty when suppressed.")),
     ("denominator", N_("What it is counted against: the official population, the institutions, the staff, the enrolments.")),
     ("percent", N_("Numerator over denominator, in per cent, one decimal; empty when suppressed or unknown.")),

@@ -13,7 +13,7 @@ from gennation.platform.metrics import service
 from gennation.platform.metrics.models import IndicatorValue, PopulationFigure
 from gennation.platform.metrics.regions import ISO_CODES
 from tests.conftest import api_token
-from tests.platform.metrics.world import NOW, build, population_csv
+from tests.platform.metrics.world import NOW, build, population_csv, tournament_world
 from tests.courses.answering import complete_test_course
 
 
@@ -74,7 +74,7 @@ def test_the_indicators_match_the_hand_computed_world(session, world):
     assert (national.numerator, national.denominator, national.percent) == (40, 47, 85.1)
     astana = next(c for c in rate.by_region_breakdown if c.region == "astana")
     assert (astana.numerator, astana.denominator, astana.percent) == (12, 19, 63.2)
-    assert "tournament_participants" in [i.key for i in service.dashboard(session, 2026).missing]
+    assert service.dashboard(session, 2026).missing == []
 
 
 def test_certified_figures_count_valid_certificates_not_completions(session, world):
@@ -227,7 +227,7 @@ def test_the_api_gives_every_indicator_nationally_and_per_region_with_its_target
     assert aware["computed_at"] and body["computed_at"]
     ulytau = next(c for c in aware["regions"] if c["region_iso"] == "KZ-62")
     assert ulytau["suppressed"] and ulytau["numerator"] is None
-    assert body["not_measured"][0]["key"] == "tournament_participants"
+    assert body["not_measured"] == []
 
 
 def test_open_data_publishes_no_cell_below_ten_and_no_hidden_cell_can_be_worked_out(client, world):
@@ -276,3 +276,17 @@ def assert_no_hidden_cell_recoverable(table: dict) -> None:
         unit = np.zeros(len(hidden))
         unit[i] = 1.0
         assert np.linalg.matrix_rank(np.array([*matrix, unit])) > rank, f"hidden cell {key} can be recomputed"
+
+
+def test_tournament_participants_are_counted_per_stage_category_and_region(session, settings):
+    from gennation.platform.database import utcnow
+    made = tournament_world(session, settings.var_dir)
+    service.roll_up(session)
+    found = figures(session, "tournament_participants", utcnow().year)
+    assert found.national.numerator == 15
+    assert {c.region: c.numerator for c in found.regions if c.numerator} == {"astana": 12, "shymkent": 3}
+    qualifier, regional, school, adults = (made[k].id for k in ("qualifier", "regional", "school", "adults"))
+    assert {c.breakdown: c.numerator for c in found.breakdowns} == {
+        f"{qualifier}-{school}": 12, f"{qualifier}-{adults}": 3, f"{regional}-{school}": 2}
+    public = figures(session, "tournament_participants", utcnow().year, public=True)
+    assert all(c.numerator is None for c in public.breakdowns if c.breakdown == f"{regional}-{school}")  # 2 < 10

@@ -82,3 +82,25 @@ def build(session) -> dict:
                              confirmed_at=None if i == 5 else IN_2025))
     session.flush()
     return {"agency": agency.id, "course": course.id}
+
+
+def tournament_world(session, var_dir) -> dict:
+    """A tournament season: 12 pupils in Astana and 3 adults in Shymkent in the qualifier, 2 of the pupils
+    advanced to a scheduled regional stage."""
+    from datetime import timedelta
+    from gennation.platform.database import utcnow
+    from gennation.tournament import service as tournament
+    from gennation.tournament.models import Advancement, StageKind, StageStatus
+    from tests.tournament import builders
+    made = builders.season(session, var_dir)
+    pupils = [tournament.register(session, builders.person(session, f"ind-pupil-{n}", grade=6, region="astana"),
+                                  made["season"], "grades-5-8") for n in range(12)]
+    for n in range(3):
+        tournament.register(session, builders.person(session, f"ind-adult-{n}", category="adult", grade=None,
+                                                     region="shymkent"), made["season"], "adults")
+    made["regional"] = builders.stage(session, made["season"], 2, StageKind.regional, utcnow() + timedelta(days=3),
+                                      StageStatus.scheduled)
+    session.add_all([Advancement(stage_id=made["regional"].id, participant_id=p.id, rank=n + 1, points=50.0)
+                     for n, p in enumerate(pupils[:2])])
+    session.flush()
+    return made

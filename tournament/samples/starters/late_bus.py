@@ -18,7 +18,7 @@ def table(frame):
 def predict(train, test):
     x_train, x_test = table(train), table(test)
     x_test = x_test.reindex(columns=x_train.columns, fill_value=0)
-    # Тереңдігі 3 шешім ағашы: оңай оқылады, бірақ көп нәрсені ескермейді
+    # Тереңдігі 3 шешімдер ағашы: оқуға оңай, бірақ көп жайтты ескермейді
     # Дерево решений глубины 3: легко читается, но многое не учитывает
     model = DecisionTreeClassifier(max_depth=3, random_state=0)
     model.fit(x_train, train["status"])

@@ -11,7 +11,7 @@ FEATURES = ["region", "year", "rain_mm", "temp_c"]
 
 
 def table(frame):
-    # Өңірді 0/1 бағандарға айналдырамыз / Регион превращаем в столбцы 0/1
+    # Облысты 0/1 бағандарға айналдырамыз / Регион превращаем в столбцы 0/1
     return pd.get_dummies(frame[FEATURES], dtype=int)
 
 
