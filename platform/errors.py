@@ -67,6 +67,8 @@ _FIELD_MESSAGES = {
     "less_than_equal": N_("This number is outside the allowed range."),
     "datetime_parsing": N_("Enter a date and time."),
     "datetime_from_date_parsing": N_("Enter a date and time."),
+    "datetime_type": N_("Enter a date and time."),
+    "too_short": N_("Choose at least one."),
     "literal_error": N_("Choose one of the options."),
 }
 

@@ -141,6 +141,10 @@ def sql_members(session: Session, stage_id: int, column: str):
 
 # ---------------------------------------------------------------- Redis
 
+class Rebuilding(Exception):
+    """Another process is rebuilding a stage's boards from SQL: read SQL until it is done."""
+
+
 class RedisBoards:
     """The production leaderboards. Every call may fail (Redis down): callers fall back to SQL."""
 
@@ -156,8 +160,33 @@ class RedisBoards:
     def built_key(stage_id: int, column: str) -> str:
         return f"gn:lb:{SCHEME}:{stage_id}:{column}:built"
 
+    @staticmethod
+    def touched_key(stage_id: int, column: str) -> str:
+        """Who `put` moved lately: a rebuild puts them again after its swap."""
+        return f"gn:lb:{SCHEME}:{stage_id}:{column}:touched"
+
     def rebuild(self, session: Session, stage_id: int, column: str) -> int:
-        """Every board of a stage and column from SQL, swapped in at once (readers never see half)."""
+        """Every board of a stage and column from SQL, swapped in at once (readers never see half). One
+        process at a time rebuilds (the others read SQL meanwhile: `Rebuilding`); scores that came in while
+        it read are put again after the swap, so none is lost to the older copy."""
+        lock, mark = f"{self.built_key(stage_id, column)}:lock", secrets.token_hex(4)
+        if not self.redis.set(lock, mark, nx=True, ex=600):
+            raise Rebuilding(stage_id)
+        try:
+            touched = self.touched_key(stage_id, column)
+            self.redis.delete(touched)  # from now on `put` notes whom it moves
+            count = self._rebuild(session, stage_id, column, mark)
+            again = [int(pid) for pid in self.redis.smembers(touched)]
+            if again:  # moved while SQL was read: their new standings, put on the new boards
+                for standing in session.exec(select(Standing).where(Standing.stage_id == stage_id,
+                                                                    col(Standing.participant_id).in_(again))):
+                    self.put(standing)
+            return count
+        finally:
+            if self.redis.get(lock) == mark.encode():
+                self.redis.delete(lock)
+
+    def _rebuild(self, session: Session, stage_id: int, column: str, mark: str) -> int:
         boards: dict[str, dict[str, float]] = {}
         names: dict[str, str] = {}
         for participant_id, category_id, region, points, reached, name in sql_members(session, stage_id, column):
@@ -166,10 +195,10 @@ class RedisBoards:
             boards.setdefault(self.key(stage_id, category_id, region, column), {})[member(participant_id)] = score
             names[str(participant_id)] = f"{name}\t{region}"
         pattern = f"gn:lb:{SCHEME}:{stage_id}:{column}:*"
-        stale = set(self.redis.scan_iter(match=pattern, count=1000)) - {k.encode() for k in boards}
+        stale = {key for key in self.redis.scan_iter(match=pattern, count=1000)
+                 if b":new:" not in key and not key.endswith((b":built", b":lock", b":touched"))} - {k.encode() for k in boards}
         # Filled under temporary names, 10,000 members per round trip, so that Redis keeps serving everyone
         # else meanwhile; then swapped in by one short transaction. A crash leaves only expiring leftovers.
-        mark = secrets.token_hex(4)
         names_key = self.names_key(stage_id)
         for key, values in [*boards.items(), (names_key, names)]:
             items = list(values.items())
@@ -183,8 +212,7 @@ class RedisBoards:
                 pipe.execute()
         swap = self.redis.pipeline(transaction=True)
         for key in stale:
-            if not key.endswith(b":built"):
-                swap.delete(key)
+            swap.delete(key)
         for key in boards:
             swap.rename(f"{key}:new:{mark}", key)
             swap.persist(key)
@@ -202,6 +230,8 @@ class RedisBoards:
                   "private": (standing.private_points, standing.reached_at),
                   "frozen": (standing.frozen_points, standing.frozen_reached_at)}
         for column, (points, reached) in values.items():
+            pipe.sadd(self.touched_key(standing.stage_id, column), standing.participant_id)
+            pipe.expire(self.touched_key(standing.stage_id, column), 3600)
             for region in (NATIONAL, standing.region):
                 key = self.key(standing.stage_id, standing.category_id, region, column)
                 if standing.excluded:
@@ -302,6 +332,8 @@ def board(session: Session, stage: Stage, category_id: int, region: str = NATION
             _built, total, top, rank, near, cached = view
             lookup = lambda s, ids: {**cached, **redis_boards.names(s, stage.id, [i for i in ids if i not in cached])}  # noqa: E731
             source = "redis"
+        except Rebuilding:  # another process is filling the boards again: the database answers meanwhile
+            source, lookup = "sql", _names
         except Exception:  # noqa: BLE001 - Redis down or flushed mid-call: the database answers
             log.warning("leaderboard from SQL: Redis failed", exc_info=True)
             source, lookup = "sql", _names

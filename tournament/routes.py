@@ -866,6 +866,8 @@ def _filled(fields: tuple, form) -> dict:
             values[f.name] = [str(v) for v in form.getlist(f.name)]
         elif f.kind != "file" and str(form.get(f.name, "")).strip() != "":
             values[f.name] = str(form.get(f.name)).strip()
+            if f.kind == "number":  # "0,5" is how Kazakh and Russian write 0.5
+                values[f.name] = values[f.name].replace(",", ".").replace(" ", "")
     return values
 
 
@@ -913,6 +915,7 @@ def new_season_page(request: Request, lang: PageLang, user: PageUser):
 
 @pages.post("/{lang}/tournament/console/seasons/new", dependencies=[Csrf])
 def create_season_page(request: Request, lang: PageLang, session: DbSession, user: PageUser, form: SubmittedForm):
+    _organiser(user)
     values = _filled(SEASON_FORM, form)
     try:
         data = validated(SeasonIn, values)
@@ -1016,7 +1019,7 @@ def add_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, ses
                 title={"kk": data.title_kk, "ru": data.title_ru},
                 description={"kk": data.description_kk, "ru": data.description_ru},
                 questions=service.read_bank(_upload(form, "bank_kk"), _upload(form, "bank_ru"), data.draw),
-                draw=data.draw, minutes=data.minutes, position=2)
+                draw=data.draw, minutes=data.minutes)
     except InvalidField as error:
         return _refused(request, lang, error, session, title=title, fields=fields,
                         action=f"/{lang}/tournament/console/stages/{stage_id}/{part}/new",

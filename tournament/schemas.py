@@ -147,7 +147,8 @@ class CategoryIn(BaseModel):
     slug: str = Field(pattern=r"^[a-z0-9-]{2,40}$")
     title_kk: str = Field(min_length=1, max_length=200)
     title_ru: str = Field(min_length=1, max_length=200)
-    admits: list[Literal["school_student", "tvet_student", "university_student", "adult", "civil_servant"]]
+    admits: list[Literal["school_student", "tvet_student", "university_student", "adult", "civil_servant"]] = Field(
+        min_length=1)
     grade_min: int | None = Field(None, ge=1, le=11)
     grade_max: int | None = Field(None, ge=1, le=11)
 
@@ -163,13 +164,17 @@ class StageIn(BaseModel):
     advance_threshold: float | None = Field(None, ge=0)
 
 
-class PracticalTaskIn(BaseModel):
-    """A practical task's settings (its three files come beside them)."""
+class TaskIn(BaseModel):
+    """What every task has: its category, and its title and description in both languages."""
     category: str = Field(min_length=1, max_length=40)
     title_kk: str = Field(min_length=1, max_length=200)
     title_ru: str = Field(min_length=1, max_length=200)
     description_kk: str = Field("", max_length=20000)
     description_ru: str = Field("", max_length=20000)
+
+
+class PracticalTaskIn(TaskIn):
+    """A practical task's settings (its three files come beside them)."""
     metric: Literal["accuracy", "macro_f1", "mae", "rmse", "roc_auc"]
     id_column: str = Field(min_length=1, max_length=60)
     target_column: str = Field(min_length=1, max_length=60)
@@ -180,12 +185,8 @@ class PracticalTaskIn(BaseModel):
     total_limit: int = Field(50, ge=1, le=1000)
 
 
-class QuizTaskIn(BaseModel):
-    category: str = Field(min_length=1, max_length=40)
-    title_kk: str = Field(min_length=1, max_length=200)
-    title_ru: str = Field(min_length=1, max_length=200)
-    description_kk: str = Field("", max_length=20000)
-    description_ru: str = Field("", max_length=20000)
+class QuizTaskIn(TaskIn):
+    """A quiz task's settings (its two question-bank files come beside them)."""
     draw: int = Field(15, ge=1, le=200)
     minutes: int = Field(20, ge=1, le=600)
 

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import math
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -214,7 +215,7 @@ def zero_point_of(metric: str, train_targets: list[float], labels: dict) -> floa
 
 # ---------------------------------------------------------------- near-identical files
 
-BANDS = 64  # a file's fingerprint: the test ids (sorted) cut into this many bands, one digest each
+BANDS = 64  # a file's fingerprint: its rows in this many bands (by a hash of the id), one digest each
 
 
 def _normal(value: str | float) -> str:
@@ -225,23 +226,26 @@ def _normal(value: str | float) -> str:
     return f"{float(value):.3g}"
 
 
-def fingerprint(predictions: dict[str, str | float]) -> list[str]:
-    """One short digest per band of rows. Two files that agree on a band share its digest; files that
-    share nearly all digests are near-identical (see `shared_share`)."""
-    ids = sorted(predictions)
-    if not ids:
-        return []
-    count = min(BANDS, len(ids))
-    out = []
-    for band in range(count):
-        rows = ids[band * len(ids) // count:(band + 1) * len(ids) // count]
-        text = "\n".join(f"{i}\t{_normal(predictions[i])}" for i in rows)
-        out.append(hashlib.blake2b(text.encode(), digest_size=5).hexdigest())
-    return out
+def _band(row_id: str) -> int:
+    return zlib.crc32(row_id.encode()) % BANDS
+
+
+def fingerprint(predictions: dict[str, str | float], labels: dict[str, str] | None = None) -> list[str]:
+    """One short digest per band of rows ("" for a band with nothing in it). With `labels` (the classes of a
+    classification task) only the wrong predictions count: two honest good models share most right answers
+    but few mistakes, while a copy shares its mistakes. Files that share nearly every digest are
+    near-identical (see `shared_share`)."""
+    bands: list[list[str]] = [[] for _ in range(BANDS)]
+    for row_id in sorted(predictions):
+        value = _normal(predictions[row_id])
+        if labels is None or value != _normal(labels.get(row_id, "")):
+            bands[_band(row_id)].append(f"{row_id}\t{value}")
+    return [hashlib.blake2b("\n".join(rows).encode(), digest_size=5).hexdigest() if rows else "" for rows in bands]
 
 
 def shared_share(one: list[str], other: list[str]) -> float:
-    """The share of bands on which two fingerprints of the same task agree."""
-    if not one or len(one) != len(other):
+    """The share of the bands holding something in either fingerprint on which the two agree."""
+    used = [(a, b) for a, b in zip(one, other) if a or b]
+    if not used or len(one) != len(other):
         return 0.0
-    return sum(a == b for a, b in zip(one, other)) / len(one)
+    return sum(a == b for a, b in used) / len(used)

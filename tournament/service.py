@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import false, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gennation.courses import service as courses
@@ -235,8 +236,7 @@ def create_season(session: Session, actor: User, slug: str, title: dict) -> Seas
     if session.exec(select(Season).where(Season.slug == slug)).first():
         raise InvalidField("slug", N_("A season with this address already exists."))
     season = Season(slug=slug, title=title, created_by=actor.id)
-    session.add(season)
-    session.flush()
+    _insert(session, season, InvalidField("slug", N_("A season with this address already exists.")))
     return season
 
 
@@ -249,8 +249,7 @@ def add_category(session: Session, actor: User, season: Season, slug: str, title
         raise InvalidField("grade_max", N_("The last grade cannot come before the first."))
     category = Category(season_id=season.id, slug=slug, title=title, admits=list(admits), grade_min=grade_min,
                         grade_max=grade_max)
-    session.add(category)
-    session.flush()
+    _insert(session, category, InvalidField("slug", N_("This season already has a category with this address.")))
     return category
 
 
@@ -264,9 +263,18 @@ def add_stage(session: Session, actor: User, season: Season, kind: str, title: d
     stage = Stage(season_id=season.id, position=len(stages_of(session, season.id)) + 1, kind=StageKind(kind),
                   title=title, opens_at=as_utc(opens_at), closes_at=as_utc(closes_at), freeze_minutes=freeze_minutes,
                   advance_top=advance_top, advance_threshold=advance_threshold)
-    session.add(stage)
-    session.flush()
+    _insert(session, stage, Conflict(N_("Another stage was added at the same moment. Reload the page and try again.")))
     return stage
+
+
+def _insert(session: Session, row, refusal: Exception) -> None:
+    """Insert `row`, or raise `refusal` when its twin, sent at the same moment (a double click), got there first."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise refusal from None
 
 
 def participant_of(session: Session, user: User | None, season_id: int) -> Participant | None:
@@ -486,12 +494,14 @@ def add_practical_task(session: Session, actor: User | None, stage: Stage, categ
 
 
 def add_quiz_task(session: Session, stage: Stage, category: Category, *, title: dict, description: dict,
-                  questions: list[dict], draw: int, minutes: int, position: int = 1,
+                  questions: list[dict], draw: int, minutes: int, position: int | None = None,
                   public_id: str | None = None) -> Task:
+    """A timed quiz drawn from `questions`; after the category's other tasks unless `position` is given."""
     if stage.status not in (StageStatus.draft, StageStatus.scheduled):
         raise Conflict(N_("Tasks can be added only before the stage opens."))
     if len(questions) < draw:
         raise InvalidField("draw", N_("The bank has fewer questions than the attempt draws."))
+    position = position or len(stage_tasks(session, stage.id, category.id)) + 1
     task = Task(public_id=public_id or new_public_id(), stage_id=stage.id, category_id=category.id, kind=TaskKind.quiz,
                 position=position, title=title, description=description, questions=questions, draw=draw,
                 minutes=minutes, daily_limit=1, total_limit=1)
@@ -509,8 +519,10 @@ def read_bank(kk: bytes, ru: bytes, draw: int) -> list[dict]:
             (Path(folder) / lang / "bank.yaml").write_bytes(data)
         questions, errors = read_question_bank(Path(folder), "bank.yaml", minimum=draw)
     if errors:
-        raise InvalidField("bank_kk", N_("The question bank has %(count)s problems; the first: %(first)s"),
-                           count=len(errors), first=f"{errors[0].path.parent.name}, {errors[0].line}: {errors[0].message}")
+        first = errors[0]
+        raise InvalidField(f"bank_{first.path.parent.name}" if first.path.parent.name in ("kk", "ru") else "bank_kk",
+                           N_("The question bank has %(count)s problems; the first: %(first)s"),
+                           count=len(errors), first=f"{first.path.parent.name}, {first.line}: {first.message}")
     return [{"slug": q.id, "kind": q.kind, "key": q.key, "text": q.text} for q in questions]
 
 
@@ -663,7 +675,8 @@ def score_entry(session: Session, entry_id: int, var_dir: Path, version: int | N
             session.flush()
             return "failed"
         result = scoring.score(labels.metric, checked.predictions, labels.labels, labels.private_ids, task.zero_point)
-        entry.bands = entry.bands or scoring.fingerprint(checked.predictions)
+        entry.bands = entry.bands or scoring.fingerprint(
+            checked.predictions, labels.labels if labels.metric in ("accuracy", "macro_f1") else None)
         existing = EntryScore(entry_id=entry.id, version=version, public_score=result.public,
                               private_score=result.private, public_points=result.public_points,
                               private_points=result.private_points, scored_at=now or utcnow())
@@ -1136,14 +1149,16 @@ def _near_identical(session: Session, task_id: int) -> list[Flag]:
     are compared, so the work grows with the copies, not with the square of the entries."""
     rows = session.exec(select(Entry.participant_id, Entry.sha256, Entry.bands).where(
         Entry.task_id == task_id, Entry.status == EntryStatus.scored)).all()
-    holders: dict[tuple[int, str], list[int]] = {}
-    for n, (_, _, bands) in enumerate(rows):
+    holders: dict[tuple[int, str], dict[int, list[int]]] = {}  # (band, digest) -> participant -> entries
+    for n, (participant_id, _, bands) in enumerate(rows):
         for band, digest in enumerate(bands or []):
-            holders.setdefault((band, digest), []).append(n)
+            if digest:
+                holders.setdefault((band, digest), {}).setdefault(participant_id, []).append(n)
     candidates = set()
-    for members in holders.values():
-        if 1 < len(members) <= COMMON_BAND:
-            candidates.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+    for by_person in holders.values():
+        if 1 < len(by_person) <= COMMON_BAND:
+            entries = [n for ns in by_person.values() for n in ns]
+            candidates.update((a, b) for i, a in enumerate(entries) for b in entries[i + 1:])
     found: dict[tuple[int, int], float] = {}
     for a, b in candidates:
         (one, one_sha, one_bands), (other, other_sha, other_bands) = rows[a], rows[b]

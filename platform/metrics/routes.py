@@ -79,13 +79,13 @@ def _context(session, year: int, lang: str, public: bool) -> dict:
     for figures in board.indicators:
         indicator = figures.indicator
         percent = indicator.unit == "percent"
-        if indicator.breakdown in ("agency", "course"):  # one bar per agency or course, nationally
+        if indicator.breakdown in ("agency", "course", "stage"):  # one bar per agency, course or stage, nationally
             rows = [(_breakdown_label(lang, indicator, c.breakdown, labels), c) for c in figures.breakdowns]
         else:
             rows = [(gettext(lang, REGION_NAMES[c.region]), c) for c in figures.regions]
         reference = service.COMPLETION_ANCHOR if indicator.key == "course_completion_rate" else figures.target
         breakdowns = [(_breakdown_label(lang, indicator, c.breakdown, labels), c) for c in figures.breakdowns] \
-            if indicator.breakdown in ("kind", "grade", "stage") else []
+            if indicator.breakdown in ("kind", "grade") else []
         sections.append({"figures": figures, "rows": rows, "chart": charts.bar_chart(rows, reference, percent),
                          "reference": reference, "breakdowns": breakdowns, "percent": percent})
     awareness = next(f for f in board.indicators if f.indicator.key == "ai_awareness")

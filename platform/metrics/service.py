@@ -68,8 +68,8 @@ INDICATORS = (
               N_("Learners who completed a course, over those who enrolled in it (Elements of AI: about 16 %)."),
               "percent", "course"),
     Indicator("tournament_participants", N_("Tournament participants"),
-              N_("People taking part in the national AI tournament: everyone registered for a season, and per stage "
-                 "and category those admitted to it (the qualifier: all registered; later stages: those who advanced)."),
+              N_("People taking part in each stage and category of the national AI tournament: in the qualifier "
+                 "everyone registered, in later stages those who advanced."),
               "count", "stage"),
 )
 BY_KEY = {indicator.key: indicator for indicator in INDICATORS}
@@ -312,18 +312,9 @@ def roll_up(session: Session, now: datetime | None = None) -> int:
     for slug, region, year, count in completed:
         add("course_completion_rate", int(year), region, slug, count)
 
-    # The tournament: each person once, from the year their first season's qualifier opened, by their
-    # region; and per stage and category (breakdown "stage id-category id") those admitted to the stage,
-    # by the region they compete in, from the year the stage opens.
-    qualifiers = (select(Stage.season_id, Stage.opens_at).where(Stage.kind == StageKind.qualifier,
-                                                                Stage.status != StageStatus.draft).subquery())
-    joined = (select(Participant.user_id, func.min(qualifiers.c.opens_at).label("first"))
-              .join(qualifiers, qualifiers.c.season_id == Participant.season_id).group_by(Participant.user_id).subquery())
-    joined_year = func.extract("year", joined.c.first)
-    for region, year, count in session.exec(select(User.region, joined_year, func.count())
-                                            .join(joined, joined.c.user_id == User.id)
-                                            .group_by(User.region, joined_year)).all():
-        add("tournament_participants", int(year), region, amount=count)
+    # The tournament, per stage and category (breakdown "stage id-category id"): those admitted to the stage,
+    # by the region they compete in, from the year the stage opens. No total per region: one person takes
+    # part in several stages, so the stages do not add up to it (as courses do not).
     for stage_id, season_id, kind, opens_at in session.exec(select(Stage.id, Stage.season_id, Stage.kind, Stage.opens_at)
                                                             .where(Stage.status != StageStatus.draft)).all():
         people = select(Participant.region, Participant.category_id, func.count())
@@ -522,8 +513,8 @@ def _figures(indicator: Indicator, year: int, rows: list, public: bool) -> Figur
 
 def relations_of(values: dict[tuple[str, str], object]) -> list:
     """The totals a reader could check: the national figure of each breakdown is the sum of the regions',
-    and a region's total is the sum of its breakdowns (kinds, grades and agencies split it; courses have no
-    regional total, since a person may complete several)."""
+    and a region's total is the sum of its breakdowns (kinds, grades and agencies split it; courses and
+    tournament stages have no regional total, since a person may complete several or take part in several)."""
     relations = []
     breakdowns = {b for _, b in values}
     for breakdown in breakdowns:

@@ -71,7 +71,7 @@ def stage(session: Session, season: Season, position: int, kind: StageKind, now:
 
 
 def season(session: Session, var_dir, now: datetime | None = None, *, daily_limit: int = 5,
-           with_quiz: bool = True) -> dict:
+           with_quiz: bool = True, test_rows: int = 40) -> dict:
     """A season with two categories (grades 5-8, adults), an open qualifier with a practical task in
     each category and, optionally, a quiz task for each."""
     now = now or utcnow()
@@ -85,7 +85,7 @@ def season(session: Session, var_dir, now: datetime | None = None, *, daily_limi
     session.add_all([school, adults])
     session.flush()
     qualifier = stage(session, found, 1, StageKind.qualifier, now, StageStatus.draft, advance_top=2)
-    files, labels, private = practical_files()
+    files, labels, private = practical_files(test_rows)
     practical = {}
     quiz = {}
     for category in (school, adults):

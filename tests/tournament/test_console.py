@@ -39,14 +39,15 @@ def test_an_organiser_sets_up_a_season_from_the_console(jury, session):
         "admits": "school_student", "grade_min": "9", "grade_max": "11"}).status_code == 303
     assert _post(client, "/kk/tournament/console/seasons/2027-koktem/stages/new", {
         "kind": "qualifier", "title_kk": "Іріктеу", "title_ru": "Отбор", "opens_at": "2027-03-01T10:00",
-        "closes_at": "2027-03-20T18:00", "freeze_minutes": "60", "advance_top": "5"}).status_code == 303
+        "closes_at": "2027-03-20T18:00", "freeze_minutes": "60", "advance_top": "5",
+        "advance_threshold": "12,5"}).status_code == 303  # a decimal comma, as Kazakh and Russian write it
     season = session.exec(select(Season).where(Season.slug == "2027-koktem")).one()
     category = session.exec(select(Category).where(Category.season_id == season.id)).one()
     assert (category.admits, category.grade_min, category.grade_max) == (["school_student"], 9, 11)
     stage = session.exec(select(Stage).where(Stage.season_id == season.id)).one()
     opens = stage.opens_at if stage.opens_at.tzinfo else stage.opens_at.replace(tzinfo=UTC)
     assert opens == datetime(2027, 3, 1, 5, 0, tzinfo=UTC)  # 10:00 in Astana is 05:00 UTC
-    assert (stage.status, stage.freeze_minutes, stage.advance_top) == ("draft", 60, 5)
+    assert (stage.status, stage.freeze_minutes, stage.advance_top, stage.advance_threshold) == ("draft", 60, 5, 12.5)
 
     files, _labels, _private = builders.practical_files()
     practical = _post(client, f"/kk/tournament/console/stages/{stage.id}/practical/new", {
@@ -96,11 +97,17 @@ def test_a_stage_that_closes_before_it_opens_and_a_broken_bank_are_refused(jury,
     assert session.exec(select(Task)).all() == []
 
 
-def test_the_console_forms_are_for_organisers_only(client, session):
+def test_the_console_forms_are_for_organisers_only(client, session, settings):
+    made = builders.season(session, settings.var_dir)
+    made["qualifier"].status = "draft"
+    session.commit()
     register(client, "not-jury", lang="kk", category="adult", school_grade="")
     assert client.get("/kk/tournament/console/seasons/new").status_code == 403
+    for part in ("practical", "quiz"):
+        assert client.get(f"/kk/tournament/console/stages/{made['qualifier'].id}/{part}/new").status_code == 403
+    assert client.get("/kk/tournament/console/seasons/test-season/stages/new").status_code == 403
     token = csrf_of(client.get("/kk/tournament").text)
     refused = client.post("/kk/tournament/console/seasons/new", data={
         "csrf_token": token, "slug": "mine", "title_kk": "Менікі", "title_ru": "Мой"}, follow_redirects=False)
     assert refused.status_code == 403
-    assert session.exec(select(Season)).all() == []
+    assert [s.slug for s in session.exec(select(Season))] == ["test-season"]

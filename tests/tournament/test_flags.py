@@ -2,13 +2,14 @@
 or reordered), and honest people with similar scores left alone."""
 from __future__ import annotations
 
+from gennation.platform.accounts.models import User
 from gennation.tournament import service, tasks
 from tests.tournament import builders
 from tests.tournament.builders import right_answers
 
 
 def _entered(session, settings, names):
-    made = builders.season(session, settings.var_dir)
+    made = builders.season(session, settings.var_dir, test_rows=400)
     people = {}
     for name in names:
         people[name] = builders.person(session, f"flag-{name}", grade=7)
@@ -46,6 +47,20 @@ def test_a_copy_with_one_row_changed_and_rows_reordered_is_flagged_as_near_ident
     assert all(honest not in f.participants for f in near + same)
     assert [sorted(f.participants) for f in same] == [sorted([author, twin])]
     assert all(f.detail.endswith("%") and int(f.detail[:-1]) >= 90 for f in near)
+
+
+def test_two_people_with_many_entries_each_are_still_compared(session, settings):
+    """More entries than COMMON_BAND between two people: it counts people, so the pair is still looked at."""
+    made = builders.season(session, settings.var_dir, test_rows=400, daily_limit=30)
+    author, copier = (service.register(session, builders.person(session, f"busy-{n}", grade=7), made["season"],
+                                       "grades-5-8") for n in ("author", "copier"))
+    session.commit()
+    original = builders.predictions(made["labels"], 0.7, seed=1)
+    for n in range(26):
+        _send(session, settings, made, session.get(User, author.user_id), original)
+        _send(session, settings, made, session.get(User, copier.user_id), original.replace(b"\n", b"\r\n"))
+    near = [f for f in service.flags(session, made["qualifier"]) if f.kind == "near_file"]
+    assert [sorted(f.participants) for f in near] == [sorted([author.id, copier.id])]
 
 
 def test_the_same_person_resending_a_corrected_file_is_not_flagged(session, settings):

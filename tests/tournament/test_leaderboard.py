@@ -149,3 +149,46 @@ def test_a_participants_page_from_redis_is_the_page_from_sql(session, settings):
                 shown[source] = (found.rows, found.me, found.neighbours, found.total, found.pages, found.page)
             assert shown["redis"] == shown["sql"], (person.id, page)
             assert all(r.name for r in shown["redis"][0] + shown["redis"][2])
+
+
+def test_a_score_that_arrives_while_the_boards_are_rebuilt_is_not_lost(session, settings, monkeypatch):
+    client = redis_client.Redis.from_url(redis_or_skip())
+    client.flushdb()
+    boards = leaderboard.RedisBoards(client)
+    made = builders.season(session, settings.var_dir)
+    people = fill(session, made)
+    session.commit()
+    stage, category, late = made["qualifier"], made["school"].id, people[7]
+    read = leaderboard.sql_members
+
+    def read_then_a_worker_scores(session_, stage_id, column):
+        rows = list(read(session_, stage_id, column))  # the rebuild has read SQL ...
+        standing = session.exec(select(Standing).where(Standing.participant_id == late.id)).one()
+        standing.public_points = 99.0  # ... and then a worker commits a new best and puts it
+        session.add(standing)
+        session.commit()
+        boards.put(standing)
+        return rows
+
+    monkeypatch.setattr(leaderboard, "sql_members", read_then_a_worker_scores)
+    boards.rebuild(session, stage.id, "public")
+    monkeypatch.setattr(leaderboard, "sql_members", read)
+    assert boards.rank(stage.id, category, "*", "public", late.id) == 1  # the 99 points survived the swap
+    assert [r.participant_id for r in leaderboard.board(session, stage, category, "*", 1, None, False, boards,
+                                                        size=1000).rows] == sql_board(session, stage, category)
+
+
+def test_only_one_process_rebuilds_and_the_others_read_sql_meanwhile(session, settings):
+    client = redis_client.Redis.from_url(redis_or_skip())
+    client.flushdb()
+    boards = leaderboard.RedisBoards(client)
+    made = builders.season(session, settings.var_dir)
+    fill(session, made)
+    stage, category = made["qualifier"], made["school"].id
+    client.set(f"{boards.built_key(stage.id, 'public')}:lock", "someone-else", ex=60)
+    with pytest.raises(leaderboard.Rebuilding):
+        boards.rebuild(session, stage.id, "public")
+    page = leaderboard.board(session, stage, category, "*", 1, None, False, boards, size=1000)
+    assert page.source == "sql" and [r.participant_id for r in page.rows] == sql_board(session, stage, category)
+    client.delete(f"{boards.built_key(stage.id, 'public')}:lock")
+    assert leaderboard.board(session, stage, category, "*", 1, None, False, boards, size=1000).source == "redis"

@@ -102,6 +102,19 @@ def test_a_fingerprint_ignores_row_order_and_re_rounding_but_sees_changed_rows()
     rounded = {k: round(v, 4) for k, v in reversed(list(values.items()))}
     assert scoring.fingerprint(values) == scoring.fingerprint(rounded)
     changed = dict(values, r050=99.0, r150=-1.0)
-    assert scoring.shared_share(scoring.fingerprint(values), scoring.fingerprint(changed)) == 62 / 64
+    touched = {scoring._band("r050"), scoring._band("r150")}
+    assert scoring.shared_share(scoring.fingerprint(values), scoring.fingerprint(changed)) == 1 - len(touched) / 64
     other = {k: v + 0.5 for k, v in values.items()}
     assert scoring.shared_share(scoring.fingerprint(values), scoring.fingerprint(other)) == 0.0
+
+
+def test_with_labels_only_the_mistakes_make_the_fingerprint():
+    labels = {f"b{n:03d}": "yes" if n % 2 else "no" for n in range(300)}
+    flip = {"yes": "no", "no": "yes"}
+    honest_one = {k: flip[v] if n % 10 == 0 else v for n, (k, v) in enumerate(labels.items())}  # 90 % right
+    honest_two = {k: flip[v] if n % 10 == 5 else v for n, (k, v) in enumerate(labels.items())}  # other mistakes
+    # Without labels two good models look alike (80 % of rows agree); by their mistakes they do not.
+    assert scoring.shared_share(scoring.fingerprint(honest_one, labels), scoring.fingerprint(honest_two, labels)) == 0.0
+    assert scoring.fingerprint(labels, labels) == [""] * 64  # no mistake, nothing to compare
+    copy = dict(honest_one)
+    assert scoring.shared_share(scoring.fingerprint(honest_one, labels), scoring.fingerprint(copy, labels)) == 1.0
