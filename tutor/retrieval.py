@@ -25,10 +25,14 @@ from gennation.tutor import morphology
 # Tuned on the evaluation set (see the module docstring).
 WEIGHTS = {"section": 1.0, "lesson": 0.7, "question": 0.5, "glossary": 0.45, "current": 0.3}
 EXCERPT_WORDS = {"kk": 45, "ru": 55}  # the passage shown first and handed to the model
+LIST_WORDS = 30  # a list the excerpt opens may run over by this much
 SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 # "Try it yourself" sections hold exercises, not answers: they weigh less.
 EXERCISE = re.compile(r"байқап көр|ойланып көр|өзіңді тексер|попробуй|подумай|проверь себя", re.IGNORECASE)
 EXERCISE_WEIGHT = 0.5
+# A lesson's opening (the text before its first heading) is mostly a story that leads in: when the lesson
+# has headed sections, the answer is looked for there first.
+OPENING_WEIGHT = 0.6
 
 # Everyday and English names of course topics, added to a question in the index's language.
 ALIASES = {
@@ -46,6 +50,22 @@ DEFINITION_ASKED = {
     "kk": re.compile(r"деген\s+не|дегенимиз\s+не|дегенин\s+не|деп\s+нени|деп\s+не|не\s+деген|деп\s+атай|мағынасы"),
     "ru": re.compile(r"что\s+такое|что\s+значит|что\s+это|это\s+что|кто\s+такой|означает|\bэто\s+как"),
 }
+# Kinds of question (folded for Kazakh) and the words of a sentence that answers that kind: "why" and
+# "what for" are answered with a reason or a purpose, "what do I do" with a rule or a step. For such a
+# question, such sentences of the lesson (and sections whose heading asks the same) are preferred.
+INTENTS = {
+    "why": {"kk": (re.compile(r"(?<!\w)(неге|неликтен|не\s+ушин|не\s+себепти)(?!\w)"),
+                   re.compile(r"себеб|себепт|ойткени|сондыктан|ушин")),
+            "ru": (re.compile(r"(?<!\w)(почему|зачем|отчего|для\s+чего)(?!\w)"),
+                   re.compile(r"потому|поэтому|так\s+как|из-за|причин|оттого|чтобы|поскольку"))},
+    "act": {"kk": (re.compile(r"(?<!\w)не\s+исте(ймин|ймиз|у|йик|йин)|(?<!\w)кайтемин(?!\w)"),
+                   re.compile(r"(?<!\w)не\s+исте|керек|тиис|кажет|ереже")),
+            "ru": (re.compile(r"что\s+(мне\s+|нам\s+)?(делать|сделать)|как\s+быть|как\s+поступить"),
+                   re.compile(r"что\s+делать|нужно|надо|следует|правило"))},
+}
+INTENT_WEIGHT = 1.5  # a sentence that answers the kind of question asked
+INTENT_IDEA = 0.5  # a key idea that does counts even without the question's words
+
 # Course topics beyond the glossary: abbreviations and everyday names for AI.
 TOPIC_WORDS = ["ЖИ", "ИИ", "AI", "нейрожелі", "нейросеть", "чат-бот", "чатбот", "робот", "бот", "ChatGPT"]
 
@@ -223,10 +243,29 @@ class LessonIndex:
             return None
         folded = morphology.fold(question, self.lang)
         asked = set(morphology.stems(self.expand(question), self.lang))
-        named = set(morphology.stems(terms[0].term, self.lang))
-        if DEFINITION_ASKED[self.lang].search(folded) or not asked - named:
+        marker = DEFINITION_ASKED[self.lang].search(folded)
+        if marker:
+            return self._asked_term(terms, folded, marker)
+        if not asked - set(morphology.stems(terms[0].term, self.lang)):
             return terms[0]
         return None
+
+    def _asked_term(self, terms: list[Definition], folded: str, marker: re.Match) -> Definition:
+        """Of the terms a "what is X" question names, the one it asks about: in Kazakh the term just before
+        «деген не» («машиналық оқытуда белгі деген не»: белгі), in Russian the one just after «что такое»
+        («что такое метка в машинном обучении»: метка); of equal distance, the longest."""
+        kazakh = self.lang == "kk"
+        side = morphology.stems(self.expand(folded[:marker.start()] if kazakh else folded[marker.end():]), self.lang)
+        best, best_distance = terms[0], None
+        for entry in terms:  # longest first
+            stems = set(morphology.stems(entry.term, self.lang))
+            places = [i for i, stem in enumerate(side) if stem in stems]
+            if not stems <= set(side) or not places:
+                continue
+            distance = len(side) - 1 - max(places) if kazakh else min(places)
+            if best_distance is None or distance < best_distance:
+                best, best_distance = entry, distance
+        return best
 
     def search(self, question: str, current: tuple[str, str] | None = None, limit: int = 3) -> list[Hit]:
         """The best section of each of the best lessons for `question`, best first."""
@@ -298,27 +337,55 @@ class LessonIndex:
     def _weighted(self, sentence: str, asked: set[str]) -> float:
         return sum(self._sections.idf.get(token, 0.0) for token in set(self.analyze(sentence)) & asked)
 
-    def key_idea(self, course: str, lesson: str, question: str, count: int = 1) -> str:
-        """The lesson's key ideas that speak most to the question (up to `count`, in the lesson's order;
-        "" when none does)."""
+    def key_idea(self, course: str, lesson: str, question: str, count: int = 1, summary: bool = True) -> str:
+        """The lesson's key ideas that speak most to the question (up to `count`, in the lesson's order).
+        When none does but the question is the lesson's own (`summary`), its first key ideas; else ""."""
         ideas = [i.strip(" -•\t") for i in self.key_ideas.get((course, lesson), "").split("\n") if i.strip(" -•\t")]
         asked = set(self.analyze(self.expand(question)))
-        scored = sorted(((self._weighted(idea, asked), n) for n, idea in enumerate(ideas)), reverse=True)
+        answers = self._answers_kind(question)
+        scored = sorted(((self._weighted(idea, asked) + (INTENT_IDEA if answers(idea) else 0.0), n)
+                         for n, idea in enumerate(ideas)), reverse=True)
         chosen = sorted(n for score, n in scored[:count] if score > 0)
+        if not chosen and summary and self._asks_about_lesson(course, lesson, asked):
+            chosen = list(range(min(count, len(ideas))))  # the question is the lesson's own: its summary
         return " ".join(ideas[n] for n in chosen)
+
+    def _answers_kind(self, question: str):
+        """A test of whether a sentence answers the kind of question asked (always false for other kinds)."""
+        folded = morphology.fold(question, self.lang)
+        markers = [answer for asked, answer in (kinds[self.lang] for kinds in INTENTS.values()) if asked.search(folded)]
+        return lambda sentence: bool(markers) and any(m.search(morphology.fold(sentence, self.lang)) for m in markers)
+
+    def _asks_about_lesson(self, course: str, lesson: str, asked: set[str]) -> bool:
+        """The question shares words with the lesson's title or one of its authors' questions (in other
+        words than its key ideas use: "how to spot a deepfake" for the lesson "How to spot a fake")."""
+        doc = next((d for d in self.lessons if (d.course, d.lesson) == (course, lesson)), None)
+        if doc is None:
+            return False
+        own = set(self.analyze(" ".join([doc.title, *doc.questions])))
+        return sum(self._sections.idf.get(t, 0.0) for t in own & asked) >= 2.0
 
     def best_part(self, passage: Passage, question: str, words: int | None = None) -> tuple[Passage, str]:
         """The section of `passage`'s lesson whose sentence speaks most to the question (its heading counts
         too; exercises weigh less), and that sentence with its neighbours, about `words` long, in order."""
         limit = words or EXCERPT_WORDS[self.lang]
         asked = set(self.analyze(self.expand(question)))
+        answers = self._answers_kind(question)
         best = (-1.0, passage, [], 0)
-        for section in self.lesson_passages(passage.course, passage.lesson) or [passage]:
+        sections = self.lesson_passages(passage.course, passage.lesson) or [passage]
+        headed = any(section.heading for section in sections)
+        for section in sections:
             sentences = [s.strip() for s in SENTENCE.split(section.text) if s and s.strip()]
             context = 0.5 * self._weighted(section.heading, asked)
             weight = EXERCISE_WEIGHT if section.heading and EXERCISE.search(section.heading) else 1.0
+            if section.heading and answers(section.heading):
+                weight *= INTENT_WEIGHT
+            if headed and not section.heading:
+                weight = OPENING_WEIGHT
             for position, sentence in enumerate(sentences):
                 score = (self._weighted(sentence, asked) + context) * weight
+                if answers(sentence):
+                    score *= INTENT_WEIGHT
                 if score > best[0]:
                     best = (score, section, sentences, position)
         _score, section, sentences, top = best
@@ -332,8 +399,33 @@ class LessonIndex:
                     size += len(sentences[i].split())
             if size >= limit * 0.8:
                 break
-        cut = " ".join(sentences[i] for i in sorted(chosen)).split()
-        return section, " ".join(cut[:limit]) + ("…" if len(cut) > limit else "")
+        chosen = self._whole_lists(sentences, sorted(chosen), limit + LIST_WORDS)
+        cut = " ".join(sentences[i] for i in chosen).split()
+        return section, " ".join(cut[:limit + LIST_WORDS]) + ("…" if len(cut) > limit + LIST_WORDS else "")
+
+    @staticmethod
+    def _whole_lists(sentences: list[str], chosen: list[int], limit: int) -> list[int]:
+        """A sentence that opens a list ("It does three things:") comes with its items, or not at all."""
+        result: list[int] = []
+        for i in chosen:
+            if i in result:
+                continue
+            if sentences[i][:1].islower() and i - 1 not in result:
+                continue  # an item of a list whose opening is not shown
+            result.append(i)
+            if not sentences[i].endswith(":"):
+                continue
+            items = []
+            for j in range(i + 1, len(sentences)):
+                items.append(j)
+                if not sentences[j].endswith((";", ",", ":")):
+                    break
+            size = sum(len(sentences[k].split()) for k in [*result, *items])
+            if items and size <= limit and not sentences[items[-1]].endswith((";", ",", ":")):
+                result += [k for k in items if k not in result]
+            else:
+                result.remove(i)  # the list does not fit: its opening alone says nothing
+        return sorted(result) or chosen
 
     def excerpt(self, passage: Passage, question: str, words: int | None = None) -> str:
         return self.best_part(passage, question, words)[1]

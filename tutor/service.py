@@ -178,8 +178,8 @@ def _compose(index: LessonIndex, passage: Passage, question: str,
              definition: Definition | None) -> tuple[Passage, str]:
     """The lesson's key idea on the point, then the sentences of the lesson that speak to the question
     most, with the section they come from."""
-    idea = index.key_idea(passage.course, passage.lesson, question, 2)
-    words = (20 if definition else 25) if idea else (30 if definition else None)
+    idea = index.key_idea(passage.course, passage.lesson, question, 2, summary=definition is None)
+    words = (25 if definition else 35) if idea else (30 if definition else None)
     section, excerpt = index.best_part(passage, question, words)
     if idea and checks.copies(idea, excerpt):
         return section, excerpt
@@ -199,8 +199,7 @@ def _pointer(lang: str, passage: Passage | None) -> str:
 def _hint(lang: str, passage: Passage | None, guiding: str = "", keys: list[AnswerKey] = ()) -> str:
     """A hint: where in the lesson to look and a guiding question. A part that would match a key (a section
     heading can read like an option) is left out: the whole hint is checked like any answer."""
-    opening = gettext(lang, "I will not tell you the answer to a quiz question, but here is a hint: find the "
-                            "part of the lesson that speaks about it and compare each option with it.")
+    opening = _hint_opening(lang)
     static = gettext(lang, "Which option matches what the lesson says, and why?")
     pointer = _pointer(lang, passage)
     for parts in ([opening, pointer, guiding or static], [opening, pointer, static], [opening, static]):
@@ -208,6 +207,18 @@ def _hint(lang: str, passage: Passage | None, guiding: str = "", keys: list[Answ
         if not keys or not guard.leaks(text, keys):
             return text
     return opening
+
+
+def _hint_opening(lang: str) -> str:
+    return gettext(lang, "I will not tell you the answer to a quiz question, but here is a hint: find the "
+                         "part of the lesson that speaks about it and compare each option with it.")
+
+
+def _hint_start(lang: str, passage: Passage | None, keys: list[AnswerKey] = ()) -> str:
+    """The first words of a hint, shown at once while the model writes the guiding question: the opening
+    and where to look (left out when it would match a key)."""
+    text = " ".join(part for part in (_hint_opening(lang), _pointer(lang, passage)) if part)
+    return _hint_opening(lang) if keys and guard.leaks(text, keys) else text
 
 
 class _Gate:
@@ -221,8 +232,8 @@ class _Gate:
     """
 
     def __init__(self, lang: str, keys: list[AnswerKey], question: str = "", support: set[str] | None = None,
-                 vocabulary: set[str] | None = None, source: str = ""):
-        self.lang, self.keys, self.question, self.source = lang, keys, question, source
+                 vocabulary: set[str] | None = None, source: str = "", term: str = ""):
+        self.lang, self.keys, self.question, self.source, self.term = lang, keys, question, source, term
         self.support, self.vocabulary = support, vocabulary
         self.text = ""
         self.position = 0  # generated text up to here has been decided on
@@ -282,7 +293,8 @@ class _Gate:
         if self.keys and guard.leaks(" ".join([*self.kept, sentence]), self.keys):
             self.leaked = True
             return ""
-        problem = checks.problem(sentence, self.lang, self.question, self.support, self.vocabulary, self.source)
+        problem = checks.problem(sentence, self.lang, self.question, self.support, self.vocabulary, self.source,
+                                 self.term)
         if problem:
             self.dropped.append(f"{problem}: {sentence}")
             return ""
@@ -403,8 +415,8 @@ def prepare(session: Session, runtime: TutorRuntime, user_id: int, message_id: i
     if passage:
         passage, prepared.excerpt = _compose(index, passage, masked.text, prepared.definition)
         prepared.passage = passage
-    ideas = index.key_ideas.get((passage.course, passage.lesson), "") if passage else ""
-    prepared.support = checks.support_set(lang, prepared.excerpt, passage.text if passage else "", ideas,
+    # the model's sentences must come from what the learner sees: the lesson's words shown and the definition
+    prepared.support = checks.support_set(lang, prepared.excerpt,
                                           prepared.definition.definition if prepared.definition else "",
                                           prepared.definition.term if prepared.definition else "")
     prepared.vocabulary = index.vocabulary()
@@ -436,11 +448,13 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
         outcome.kind, outcome.reply = prepared.decided
         return
     lang, keys, backend = prepared.lang, prepared.keys, runtime.backend
-    lead = prepared.lead
-    quiz = prepared.quiz_page or not lead  # hints only: a guiding question, never the lesson's text
+    quiz = prepared.quiz_page or not prepared.lead  # hints only: a guiding question, never the lesson's text
+    # shown first, at once: what the lesson says; on a quiz page, the hint's opening and where to look
+    lead = _hint_start(lang, prepared.passage, keys) if quiz else prepared.lead
     label = "" if quiz else gettext(lang, "In simpler words:") + " "
     for attempt in range(2):  # a second try, with a firmer instruction, when the first one drifts
-        gate = _Gate(lang, keys, prepared.masked.text, None if quiz else prepared.support, prepared.vocabulary, lead)
+        gate = _Gate(lang, keys, prepared.masked.text, None if quiz else prepared.support, prepared.vocabulary, lead,
+                     prepared.definition.term if prepared.definition else "")
         outcome.shown = lead
         messages = build_messages(prepared.masked.text, lang, prepared.excerpt,
                                   prepared.definition.definition if prepared.definition else "",
@@ -494,7 +508,10 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
                  gate.text[:200])
         if outcome.shown != lead:
             yield {"type": "reset"}
-    outcome.kind, outcome.reply = AnswerKind.fallback, lead
+    if quiz:
+        outcome.kind, outcome.reply = AnswerKind.hint, _hint(lang, prepared.passage, keys=keys)
+    else:
+        outcome.kind, outcome.reply = AnswerKind.fallback, lead
 
 
 async def _after(first: dict, events: AsyncIterator[dict]) -> AsyncIterator[dict]:

@@ -81,3 +81,23 @@ def test_copied_prompt_labels_are_removed():
     gate = _Gate("ru", [], "Как нейрон решает?", SUPPORT_RU)
     assert feed(gate, "Нейрон складывает входы с весами.\nВопрос: а что дальше?") == "Нейрон складывает входы с весами."
     assert gate.complete  # the model began a new prompt: the answer ends there
+
+
+def test_a_near_copy_with_a_word_changed_is_not_a_simpler_wording():
+    source = ("Сөздікте: жасанды интеллект — Бұрын тек адамның қолынан келетін міндеттерді, мысалы, суретті тануды, "
+              "сөйлеуді түсінуді орындайтын бағдарламалар жасайтын информатика саласы.")
+    assert checks.near_copy("Бырын тек адамның қолынан келетін міндеттерді, мысалы, суретті тануды, сөйлеуді "
+                            "түсінуді орындайтын бағдарламалар.", source)
+    assert not checks.near_copy("ЖИ суретті таниды, сөзді түсінеді: бұрын мұны тек адам істей алатын.", source)
+
+
+def test_a_sentence_that_says_the_question_back_is_not_shown():
+    gate = _Gate("ru", [], "Как искусственный нейрон принимает решение?", SUPPORT_RU, source=PASSAGE_RU)
+    assert feed(gate, "Искусственный нейрон принимает решение, умножая каждый на вес и складывает. "
+                      "Нейрон складывает входы и смотрит на порог.") == "Нейрон складывает входы и смотрит на порог."
+    assert gate.dropped[0].startswith("restates")
+    # the term of a "what is X" question may open a sentence; the model's own definition of it may not
+    assert not checks.restates("Большая языковая модель пишет текст.", "Что такое большая языковая модель?", "ru",
+                               "большая языковая модель")
+    assert checks.redefines("Фишинг — это метод, который позволяет мошенникам писать сообщения.", "фишинг", "ru")
+    assert not checks.redefines("Мошенники пишут письма без ошибок.", "фишинг", "ru")

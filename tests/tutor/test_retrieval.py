@@ -66,6 +66,19 @@ def test_what_is_a_glossary_term_starts_from_its_definition(indexes):
     assert definition is not None and definition.id == "large-language-model"
     assert indexes["kk"].definition_for("дипфейк деген не").id == "deepfake"
     assert indexes["ru"].definition_for("Как распознать дипфейк?") is None  # "how", not "what is"
+    # of two terms named, the one asked about: just before «деген не», just after «что такое»
+    assert indexes["kk"].definition_for("машиналық оқытуда белгі деген не?").id == "label"
+    assert indexes["ru"].definition_for("что такое метка в машинном обучении").id == "label"
+
+
+def test_the_part_shown_answers_the_kind_of_question(indexes):
+    """A lesson's opening story is not the answer when a section is; a "why" question gets the reason."""
+    index = indexes["ru"]
+    hit = index.search("Что проверить перед закупкой системы ИИ?", ("ai-civil-service", "buying-ai-systems"))[0]
+    section, _excerpt = index.best_part(hit.passage, "Что проверить перед закупкой системы ИИ?")
+    assert section.heading
+    idea = index.key_idea("genai-for-everyone", "what-is-a-chat-assistant", "почему чат бот врет", 2)
+    assert "поэтому иногда ошибается" in idea
 
 
 def test_every_fair_question_is_on_topic_and_off_topic_ones_are_not(indexes):
