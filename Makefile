@@ -14,7 +14,7 @@ VENDOR := $(addprefix frontend/static/vendor/,htmx.min.js sse.min.js swagger-ui-
 
 MODEL  := var/models/qwen2.5-coder-0.5b-instruct-q4.gguf
 
-.PHONY: setup model run test test-services browser messages bench clean
+.PHONY: setup model run test test-services browser nginx stack stack-stop messages bench clean
 
 setup: $(STAMP) $(VENDOR)
 
@@ -55,11 +55,26 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core fonts-dejavu-extra zbar-tools poppler-utils >/dev/null; \
 	  else echo "Browser tests need Debian's chromium, zbar-tools, poppler-utils and the DejaVu fonts: sudo apt-get install chromium chromium-driver zbar-tools poppler-utils fonts-dejavu-core fonts-dejavu-extra"; fi; }
 
-test: setup model browser
+test: setup model browser nginx
 	$(BIN)/pytest
 
+# nginx from Debian's packages: `make stack` puts it in front of the web workers (and a test runs that).
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "make stack needs Debian's nginx: sudo apt-get install nginx"; fi; }
+
+# The production stack natively (deploy/Procfile: the processes docker-compose.yml runs): migrations and
+# courses, then the web workers, a Celery worker per queue, beat and nginx, on the local PostgreSQL and
+# Redis (DATABASE_URL, REDIS_URL); serves http://127.0.0.1:8080 (STACK_PORT). Pid files and logs: var/stack/.
+stack: setup model nginx
+	$(BIN)/python deploy/stack.py start
+
+stack-stop:
+	$(BIN)/python deploy/stack.py stop
+
 # The tests that need the real PostgreSQL and Redis; CI runs these and fails if any is skipped.
-test-services: setup
+test-services: setup nginx
 	CI=true $(BIN)/pytest -m services
 
 messages: setup

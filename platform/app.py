@@ -18,6 +18,7 @@ from gennation.platform.database import Database
 from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_address
 from gennation.platform.limits import counters_for
 from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText, security_headers
+from gennation.platform import logs, observability
 from gennation.platform.errors import API_ERRORS, DomainError, InvalidField, RateLimited
 from gennation.platform.i18n import gettext
 from gennation.platform.settings import Settings, get_settings
@@ -77,8 +78,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def server_error(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
         hsts = request.app.state.settings.secure_cookies
-        return error_response(request, 500, headers={name.decode(): value.decode()
-                                                     for name, value in security_headers(request.url.path, hsts)})
+        headers = {name.decode(): value.decode() for name, value in security_headers(request.url.path, hsts)}
+        if "request_id" in request.scope:  # answered outside the middleware that adds it
+            headers["X-Request-ID"] = request.scope["request_id"]
+        return error_response(request, 500, headers=headers)
 
 
 class VersionedStaticFiles(StaticFiles):
@@ -94,7 +97,7 @@ class VersionedStaticFiles(StaticFiles):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the platform. Tests pass their own settings; `gennation serve` reads the environment."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level)  # one JSON object a line, with the request id
     from gennation.tutor.service import build_runtime
     tutor = build_runtime(settings)
 
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.db.run(app.state.tutor.warm_up)
         yield
         app.state.tutor.close()
+        observability.process_exits()
 
     app = FastAPI(title="Generative Nation API", version="1", docs_url=None, redoc_url=None,
                   dependencies=[Depends(clean_address)],
@@ -115,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = app.state.db.engine
     app.state.tutor = tutor
     app.state.counters = counters_for(settings.redis_url)
+    observability.watch_pool(app.state.db)
+    observability.watch_tutor()
 
     from gennation.certificates import routes as certificates_routes
     from gennation.certificates import tasks as certificates_tasks
@@ -130,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     certificates_tasks.install(settings)  # issue on course completion; PDFs drawn after commit
     tournament_tasks.install(settings)  # entries scored after commit; leaderboards in Redis when configured
+    app.include_router(observability.router)  # /metrics, /livez, /readyz
     app.include_router(frontend_routes.api)
     for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api,
                    agencies_routes.api, metrics_routes.api, certificates_routes.api, tournament_routes.api):
@@ -151,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)  # zlib's default: near 9's size, less CPU
     app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # a hit skips the rest
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)  # outermost: on cached pages too
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)  # on cached pages too
+    app.add_middleware(observability.RequestTelemetry)  # outermost: request id, counts and times of everything
     _install_error_handlers(app)
     return app

@@ -189,13 +189,55 @@ def tutor_eval(file: str) -> None:
         typer.echo(line)
 
 
+@app.command("backup")
+def backup(file: str) -> None:
+    """Write the whole database to FILE: pg_dump's custom format for PostgreSQL, an SQLite file (SQLite's
+    backup API, safe while the platform runs) in the embedded mode."""
+    from pathlib import Path
+
+    from gennation.platform.backup import BackupError, backup as write_backup
+    try:
+        typer.echo(write_backup(get_settings().database_url, Path(file)))
+    except BackupError as error:
+        typer.echo(f"backup failed: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("restore")
+def restore(file: str, yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation")) -> None:
+    """Replace the whole database with the backup in FILE (made by `gennation backup`). Stop the web
+    processes and workers first. PostgreSQL: one transaction, so a failed restore changes nothing."""
+    from pathlib import Path
+
+    from gennation.platform.backup import BackupError, restore as read_backup
+    url = get_settings().database_url
+    if not yes and not typer.confirm(f"Replace everything in the database with {file}?", default=False):
+        raise typer.Exit(1)
+    try:
+        typer.echo(read_backup(url, Path(file)))
+    except BackupError as error:
+        typer.echo(f"restore failed: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT"), workers: int = 1) -> None:
-    """Serve the platform with uvicorn."""
+    """Serve the platform with uvicorn. With several workers, their metrics are shared through
+    PROMETHEUS_MULTIPROC_DIR (VAR_DIR/prometheus unless set), emptied here at start-up."""
+    import os
+
     import uvicorn
-    get_settings()  # fail here, with one line, on a bad configuration
+
+    from gennation.platform.logs import uvicorn_log_config
+    from gennation.platform.observability import MULTIPROC_ENV, prepare_multiprocess_dir
+    settings = get_settings()  # fail here, with one line, on a bad configuration
+    if workers > 1 or os.environ.get(MULTIPROC_ENV):
+        # Set before any worker imports prometheus-client: they inherit it.
+        os.environ.setdefault(MULTIPROC_ENV, str(settings.var_dir / "prometheus"))
+        prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
     uvicorn.run("gennation.platform.asgi:app", host=host, port=port, workers=workers,
-                log_level=get_settings().log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                log_config=uvicorn_log_config(settings.log_level))
 
 
 def main() -> None:

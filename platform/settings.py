@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     page_cache_seconds: float = Field(default=2.0, ge=0, le=300)
     # The platform's public address: certificates' QR codes and badges point under it.
     public_url: str = Field(default="http://127.0.0.1:8000", description="e.g. https://gennation.kz")
+    # /metrics answers the machine itself, or a request with `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: str = Field(default="", description="empty: only requests from this machine")
 
     @field_validator("database_url")
     @classmethod

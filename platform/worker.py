@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from celery import Celery
 
+from gennation.platform import logs  # noqa: F401 - the request id travels in task headers; JSON logs
 from gennation.platform.settings import Settings, get_settings
 
 TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks", "gennation.platform.metrics.tasks",
                 "gennation.certificates.tasks", "gennation.tournament.tasks"]
+# Every queue a worker may be started on (`-Q`): Celery's default one and those of the routes below.
+QUEUES = ("celery", "tutor", "scoring", "certificates")
 
 
 def make_celery(settings: Settings) -> Celery:

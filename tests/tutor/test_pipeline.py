@@ -75,7 +75,7 @@ def test_no_database_connection_is_held_while_the_answer_streams(scripted_app, m
         with client.stream("GET", ask_on_the_page(client)) as stream:
             lines = stream.iter_lines()
             read_until(lines, "passage")
-            assert model.first_token.wait(10)
+            assert model.first_token.wait(30)  # a bound, not a speed: a loaded machine may take long
             assert engine.pool.checkedout() == 0  # the model is mid-answer; no connection is out
             model.release()
             rest = "\n".join(read_until(lines, "final"))
@@ -87,7 +87,7 @@ def test_a_stream_cut_off_keeps_what_was_shown_once_and_frees_the_slot(scripted_
         register(client, "leaver")
         with client.stream("GET", ask_on_the_page(client)) as stream:
             read_until(stream.iter_lines(), "passage")
-            assert model.first_token.wait(10)
+            assert model.first_token.wait(30)  # a bound, not a speed: a loaded machine may take long
         # The learner has gone. The answer so far (the lesson's words) is kept, marked as cut off.
         for _ in range(100):
             with db.unit_of_work() as session:
