@@ -31,6 +31,7 @@ from gennation.tournament.models import (
     Appeal, Category, Entry, EntryStatus, Participant, QuizRun, Season, Stage, StageStatus, Standing,
     Task, TaskKind,
 )
+from gennation.tournament.schemas import both
 from gennation.tournament.schemas import (
     AnswerIn, AnswersIn, AppealIn, AppealOut, BacklogOut, BoardRow, CategoryIn, EntryAccepted, EntryOut, ExtraTimeIn,
     FlagOut, LeaderboardOut, MoveIn, ParticipantOut, QuestionOut, QuizRunOut, ReasonIn, RegistrationIn, RescoreOut,
@@ -349,7 +350,7 @@ def _organiser(user: User) -> User:
 
 @api.post("/seasons", status_code=201)
 def api_create_season(data: SeasonIn, session: DbSession, user: ApiUser) -> dict:
-    season = service.create_season(session, user, data.slug, {"kk": data.title_kk, "ru": data.title_ru})
+    season = service.create_season(session, user, data.slug, both(data, "title"))
     return {"id": season.id, "slug": season.slug}
 
 
@@ -357,7 +358,7 @@ def api_create_season(data: SeasonIn, session: DbSession, user: ApiUser) -> dict
 def api_add_category(slug: str, data: CategoryIn, session: DbSession, user: ApiUser) -> dict:
     _organiser(user)
     category = service.add_category(session, user, service.season_by_slug(session, slug), data.slug,
-                                    {"kk": data.title_kk, "ru": data.title_ru}, data.admits, data.grade_min,
+                                    both(data, "title"), data.admits, data.grade_min,
                                     data.grade_max)
     return {"id": category.id, "slug": category.slug}
 
@@ -366,7 +367,7 @@ def api_add_category(slug: str, data: CategoryIn, session: DbSession, user: ApiU
 def api_add_stage(slug: str, data: StageIn, session: DbSession, user: ApiUser) -> dict:
     _organiser(user)
     stage = service.add_stage(session, user, service.season_by_slug(session, slug), data.kind,
-                              {"kk": data.title_kk, "ru": data.title_ru}, data.opens_at, data.closes_at,
+                              both(data, "title"), data.opens_at, data.closes_at,
                               data.freeze_minutes, data.advance_top, data.advance_threshold)
     return {"id": stage.id, "position": stage.position, "status": stage.status}
 
@@ -405,8 +406,8 @@ def _add_practical(request: Request, session, user: User, stage: Stage, data: Pr
                    files: service.TaskFiles) -> Task:
     bounds = (data.value_min, data.value_max)
     return service.add_practical_task(
-        session, user, stage, _category_in(session, stage, data.category), title={"kk": data.title_kk, "ru": data.title_ru},
-        description={"kk": data.description_kk, "ru": data.description_ru}, metric=data.metric,
+        session, user, stage, _category_in(session, stage, data.category), title=both(data, "title"),
+        description=both(data, "description"), metric=data.metric,
         id_column=data.id_column, target_column=data.target_column, var_dir=_var(request), files=files,
         classes=[c.strip() for c in data.classes.split(",") if c.strip()] or None,
         value_range=bounds if bounds != (None, None) else None, daily_limit=data.daily_limit,
@@ -919,7 +920,7 @@ def create_season_page(request: Request, lang: PageLang, session: DbSession, use
     values = _filled(SEASON_FORM, form)
     try:
         data = validated(SeasonIn, values)
-        season = service.create_season(session, user, data.slug, {"kk": data.title_kk, "ru": data.title_ru})
+        season = service.create_season(session, user, data.slug, both(data, "title"))
     except InvalidField as error:
         return _refused(request, lang, error, session, title=gettext(lang, "New season"), fields=SEASON_FORM,
                         action=f"/{lang}/tournament/console/seasons/new", back=f"/{lang}/tournament/console",
@@ -965,12 +966,12 @@ def add_season_part_page(request: Request, lang: PageLang, slug: str, part: str,
         if part == "stages":
             data = validated(model, {**values, "opens_at": _when(values, "opens_at"),
                                      "closes_at": _when(values, "closes_at")})
-            made = service.add_stage(session, user, season, data.kind, {"kk": data.title_kk, "ru": data.title_ru},
+            made = service.add_stage(session, user, season, data.kind, both(data, "title"),
                                      data.opens_at, data.closes_at, data.freeze_minutes, data.advance_top,
                                      data.advance_threshold)
         else:
             data = validated(model, values)
-            made = service.add_category(session, user, season, data.slug, {"kk": data.title_kk, "ru": data.title_ru},
+            made = service.add_category(session, user, season, data.slug, both(data, "title"),
                                         data.admits, data.grade_min, data.grade_max)
     except InvalidField as error:
         return _refused(request, lang, error, session, title=_part_title(lang, title, season), fields=fields,
@@ -1016,8 +1017,8 @@ def add_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, ses
             data = validated(QuizTaskIn, values)
             task = service.add_quiz_task(
                 session, stage, _category_in(session, stage, data.category),
-                title={"kk": data.title_kk, "ru": data.title_ru},
-                description={"kk": data.description_kk, "ru": data.description_ru},
+                title=both(data, "title"),
+                description=both(data, "description"),
                 questions=service.read_bank(_upload(form, "bank_kk"), _upload(form, "bank_ru"), data.draw),
                 draw=data.draw, minutes=data.minutes)
     except InvalidField as error:

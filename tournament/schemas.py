@@ -137,6 +137,11 @@ class AnswersIn(BaseModel):
 
 # ---------------------------------------------------------------- organisers
 
+def both(data: BaseModel, name: str) -> dict:
+    """A bilingual field of a form or API body (`title_kk`, `title_ru`) as stored: {"kk": ..., "ru": ...}."""
+    return {"kk": getattr(data, f"{name}_kk"), "ru": getattr(data, f"{name}_ru")}
+
+
 class SeasonIn(BaseModel):
     slug: str = Field(pattern=r"^[a-z0-9-]{3,60}$")
     title_kk: str = Field(min_length=1, max_length=200)
