@@ -344,6 +344,19 @@ def resumable(batch: CertificateBatch, now: datetime | None = None) -> bool:
     return batch.status == BatchStatus.running and not batch_live(batch, now)
 
 
+def lost_work(session: Session, now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """What the sweeper sends again: batches whose worker is gone or that no worker picked up (a failed
+    one waits for a person, who sees why it failed), and certificates whose PDF was never drawn."""
+    now = now or utcnow()
+    open_batches = session.exec(select(CertificateBatch).where(
+        col(CertificateBatch.status).in_([BatchStatus.pending, BatchStatus.running]))).all()
+    batches = [batch.id for batch in open_batches if resumable(batch, now)]
+    undrawn = session.exec(select(Certificate.id).where(Certificate.pdf_status == PdfStatus.pending,
+                                                        Certificate.created_at < now - STALE_AFTER)
+                           .order_by(Certificate.id).limit(500)).all()
+    return batches, list(undrawn)
+
+
 def latest_batch(session: Session, kind: BatchKind, target: int) -> CertificateBatch | None:
     return session.exec(select(CertificateBatch).where(CertificateBatch.kind == kind, CertificateBatch.target == target)
                         .order_by(col(CertificateBatch.id).desc())).first()

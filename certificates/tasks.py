@@ -19,7 +19,7 @@ from gennation.platform.database import Database, after_commit, utcnow
 from gennation.platform.errors import Unavailable
 from gennation.platform.files import write_atomically
 from gennation.platform.settings import Settings
-from gennation.platform.worker import settings_of
+from gennation.platform.worker import RETRY, TRANSIENT, settings_of
 
 log = logging.getLogger("gennation.certificates")
 QUEUE = "certificates"
@@ -54,7 +54,7 @@ def draw(session: Session, settings: Settings, certificate_id: int) -> str:
     return "drawn"
 
 
-@shared_task(bind=True, name="certificates.render_pdf")
+@shared_task(bind=True, name="certificates.render_pdf", **RETRY)
 def render_pdf(self, certificate_id: int) -> str:
     settings = settings_of(self)
     database = Database(settings.database_url, pool_size=1)
@@ -63,6 +63,26 @@ def render_pdf(self, certificate_id: int) -> str:
             return draw(session, settings, certificate_id)
     finally:
         database.dispose()
+
+
+def sweep_now(settings: Settings) -> dict:
+    """Every minute (beat): send again the batches that lost their worker and the PDFs never drawn."""
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.unit_of_work() as session:
+            batches, undrawn = service.lost_work(session)
+    finally:
+        database.dispose()
+    for batch_id in batches:
+        send_batch(batch_id)
+    for certificate_id in undrawn:
+        send_render(certificate_id)
+    return {"batches": len(batches), "pdfs": len(undrawn)}
+
+
+@shared_task(bind=True, name="certificates.sweep")
+def sweep(self) -> dict:
+    return sweep_now(settings_of(self))
 
 
 def send_render(certificate_id: int) -> None:
@@ -124,6 +144,8 @@ def run_batch_in(database: Database, settings: Settings, batch_id: int, chunk: i
                 batch.params = {key: value for key, value in batch.params.items() if key != "awards"}
             session.add(batch)
         return "done"
+    except TRANSIENT:  # the database or broker went away: the task is tried again, and resumes
+        raise
     except Exception as error:  # noqa: BLE001 - recorded on the batch; resuming issues what is missing
         log.exception("certificate batch %s stopped", batch_id)
         with database.unit_of_work() as session:
@@ -134,7 +156,7 @@ def run_batch_in(database: Database, settings: Settings, batch_id: int, chunk: i
         return "failed"
 
 
-@shared_task(bind=True, name="certificates.run_batch")
+@shared_task(bind=True, name="certificates.run_batch", **RETRY)
 def run_batch(self, batch_id: int) -> str:
     settings = settings_of(self)
     database = Database(settings.database_url, pool_size=1)

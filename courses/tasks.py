@@ -6,10 +6,10 @@ from celery import shared_task
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
 from gennation.platform.database import Database
-from gennation.platform.worker import settings_of
+from gennation.platform.worker import RETRY, settings_of
 
 
-@shared_task(bind=True, name="courses.reload")
+@shared_task(bind=True, name="courses.reload", **RETRY)
 def reload_courses(self) -> dict:
     """Re-import the course sources (for example after a content deploy) without blocking a web request.
 

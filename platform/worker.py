@@ -2,15 +2,28 @@
 workers; without it (the embedded default) tasks run in-process, at the moment they are sent."""
 from __future__ import annotations
 
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
 from celery import Celery
 
 from gennation.platform import logs  # noqa: F401 - the request id travels in task headers; JSON logs
 from gennation.platform.settings import Settings, get_settings
 
 TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks", "gennation.platform.metrics.tasks",
-                "gennation.certificates.tasks", "gennation.tournament.tasks"]
-# Every queue a worker may be started on (`-Q`): Celery's default one and those of the routes below.
-QUEUES = ("celery", "tutor", "scoring", "certificates")
+                "gennation.certificates.tasks", "gennation.tournament.tasks", "gennation.platform.accounts.tasks"]
+# Every queue a worker may be started on (`-Q`): the default one and those of the routes below.
+QUEUES = ("default", "tutor", "scoring", "certificates")
+# The longest task: a certificate batch of a whole stage or agency (it commits in steps and resumes, so a
+# redelivery after this long only continues it). An unacknowledged message comes back after this much time.
+VISIBILITY_TIMEOUT = 3 * 3600
+
+# Errors that go away by themselves (the database or Redis restarting, a dropped connection): a task that
+# meets one is tried again later. Any other error is a bug or bad data, and retrying would not help.
+TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, redis.exceptions.ConnectionError,
+             redis.exceptions.TimeoutError, kombu.exceptions.OperationalError, ConnectionError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 300, "retry_jitter": True,
+         "max_retries": 8}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -23,14 +36,26 @@ def make_celery(settings: Settings) -> Celery:
         result_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        # A task is acknowledged when it has finished, and handed back when its worker dies under it: with
+        # every task idempotent (status + unique constraint), running one twice is safe; losing one is not.
         task_acks_late=True,
-        worker_prefetch_multiplier=1,
-        # PDFs: `worker -Q certificates`; tournament entries: `worker -Q scoring`.
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,  # long tasks: a busy worker does not hoard the queue
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_expires=24 * 3600,
+        task_default_queue="default",
+        # PDFs: `worker -Q certificates`; tournament entries: `worker -Q scoring`; the rest `-Q default`.
         task_routes={"certificates.*": {"queue": "certificates"}, "tournament.*": {"queue": "scoring"}},
         # `celery -A gennation.platform.worker beat`: the indicators' rollup every quarter of an hour; the
-        # tournament's clock and sweeper (stage moves, stuck entries, quizzes out of time) every minute.
+        # tournament's clock and sweeper (stage moves, stuck entries, quizzes out of time) and the
+        # certificates' (batches that lost their worker, PDFs never drawn) every minute; expired sign-ins and
+        # forgotten places in the tutor's queue every hour.
         beat_schedule={"indicators-rollup": {"task": "metrics.roll_up", "schedule": 15 * 60},
-                       "tournament-sweep": {"task": "tournament.sweep", "schedule": 60}},
+                       "tournament-sweep": {"task": "tournament.sweep", "schedule": 60},
+                       "certificates-sweep": {"task": "certificates.sweep", "schedule": 60},
+                       "accounts-cleanup": {"task": "accounts.clean_up", "schedule": 3600},
+                       "tutor-cleanup": {"task": "tutor.clean_up", "schedule": 3600}},
     )
     app.conf.gennation_settings = settings
     return app

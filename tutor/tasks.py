@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from functools import lru_cache
 from pathlib import Path
 
 import redis
 from celery import shared_task
 
-from gennation.platform.worker import settings_of
+from gennation.platform.worker import RETRY, settings_of
 from gennation.tutor.engine import Job, ModelWorker, RedisBackend, RedisSlots, serve_job
 
 log = logging.getLogger("gennation.tutor")
@@ -53,3 +54,11 @@ def generate(self, job_id: str, messages: list[dict], max_tokens: int, user_id: 
                          emit, lambda: client.exists(RedisBackend.cancel_key(job_id)) == 1, free_slot)
     finally:
         client.expire(stream, STREAM_TTL)
+
+
+@shared_task(bind=True, name="tutor.clean_up", **RETRY)
+def clean_up(self) -> int:
+    """Hourly (beat, on the default queue): forget places in the tutor's queue older than a stream lives,
+    left by a web process that stopped before its job ran; they would make every later position too long."""
+    client = redis.Redis.from_url(settings_of(self).redis_url, decode_responses=True)
+    return client.zremrangebyscore(RedisBackend.PENDING, "-inf", time.time() - STREAM_TTL)

@@ -235,6 +235,11 @@ def _aware(moment):
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def delete_expired_sign_ins(session: Session) -> int:
+    """Beat's hourly clean-up: an expired sign-in can never be used again (see `signed_in`)."""
+    return session.exec(delete(SignIn).where(col(SignIn.expires_at) <= utcnow())).rowcount
+
+
 def end_sign_in(session: Session, secret: str) -> None:
     session.exec(delete(SignIn).where(col(SignIn.secret_hash) == secret_hash(secret)))
 

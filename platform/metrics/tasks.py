@@ -5,10 +5,10 @@ from celery import shared_task
 
 from gennation.platform.database import Database
 from gennation.platform.metrics import service
-from gennation.platform.worker import settings_of
+from gennation.platform.worker import RETRY, settings_of
 
 
-@shared_task(bind=True, name="metrics.roll_up")
+@shared_task(bind=True, name="metrics.roll_up", **RETRY)
 def roll_up(self) -> int:
     """Recompute every indicator from the learners' rows; returns the rollup rows written."""
     database = Database(settings_of(self).database_url, pool_size=1)

@@ -302,3 +302,33 @@ def test_the_batch_task_runs_on_the_certificates_queue(app, session, settings, a
     assert celery.tasks["certificates.run_batch"].apply(args=[batch.id]).get() == "done"
     assert _batch(session, batch.id).done == 7
     assert celery.tasks["certificates.run_batch"].apply(args=[987654]).get() == "missing"
+
+
+def test_the_sweeper_resumes_a_batch_whose_worker_died_and_draws_pdfs_never_drawn(app, session, settings, agency_world):
+    batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
+    session.commit()
+    stop = _stop_at(4, Killed)
+    service.issued_hooks.append(stop)
+    try:
+        with pytest.raises(Killed):
+            tasks.run_batch_in(app.state.db, settings, batch.id, chunk=3)
+    finally:
+        service.issued_hooks.remove(stop)
+    assert tasks.sweep_now(settings) == {"batches": 0, "pdfs": 0}  # its worker may still be alive
+
+    undrawn = _certificates(session)[0]
+    killed = _batch(session, batch.id)
+    killed.heartbeat_at = utcnow() - service.STALE_AFTER - timedelta(seconds=1)
+    session.add(killed)
+    undrawn.pdf_status, undrawn.created_at = "pending", utcnow() - service.STALE_AFTER - timedelta(seconds=1)
+    session.add(undrawn)
+    session.commit()
+    assert tasks.sweep_now(settings) == {"batches": 1, "pdfs": 1}  # embedded: sent means run, at once
+
+    session.expire_all()
+    finished = _batch(session, batch.id)
+    assert (finished.status, finished.done, finished.total) == (BatchStatus.done, 7, 7)
+    holders = [c.user_id for c in _certificates(session)]
+    assert len(holders) == len(set(holders)) == 8
+    assert session.get(Certificate, undrawn.id).pdf_status == "ready"
+    assert tasks.sweep_now(settings) == {"batches": 0, "pdfs": 0}

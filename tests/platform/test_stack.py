@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import yaml
 
+from gennation.platform.worker import QUEUES
 from tests.conftest import POSTGRES_URL, _postgres_reachable, redis_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,6 @@ PROCFILE = ROOT / "deploy" / "Procfile"
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 INFRASTRUCTURE = {"postgres", "redis"}  # the machine's own services under `make stack`
 RELEASE_SERVICE = "migrate"  # compose's one-shot run of the Procfile's `release`
-QUEUES = {"default": "celery", "tutor": "tutor", "scoring": "scoring", "certificates": "certificates"}
 
 
 def _load_stack():
@@ -91,15 +91,13 @@ def test_compose_runs_the_procfile_processes_command_for_command(config):
         assert services[name]["command"] == stack.argv_of(command, env), name
     assert services[RELEASE_SERVICE]["command"][:2] == ["sh", "-c"]
     assert services[RELEASE_SERVICE]["command"][2].startswith(release + " && ")
-    # A worker per queue the task modules send to (`celery` is Celery's default queue: courses, rollups).
-    for short, queue in QUEUES.items():
-        argv = services[f"worker-{short}"]["command"]
-        assert argv[argv.index("--queues") + 1] == queue and argv[argv.index("--hostname") + 1] == f"{short}@%h"
+    # A worker per queue the task modules send to (`default`: courses, rollups, sweepers).
+    for queue in QUEUES:
+        argv = services[f"worker-{queue}"]["command"]
+        assert argv[argv.index("--queues") + 1] == queue and argv[argv.index("--hostname") + 1] == f"{queue}@%h"
     from gennation.certificates.tasks import QUEUE as certificates_queue
     from gennation.tournament.tasks import QUEUE as scoring_queue
-    assert {certificates_queue, scoring_queue} <= set(QUEUES.values())
-    from gennation.platform import worker
-    assert set(getattr(worker, "QUEUES", QUEUES.values())) == set(QUEUES.values())  # where the platform lists them
+    assert {certificates_queue, scoring_queue} <= set(QUEUES)
     for depends in ("web", "beat", *(f"worker-{q}" for q in QUEUES)):  # migrations before anything runs
         assert services[depends]["depends_on"][RELEASE_SERVICE]["condition"] == "service_completed_successfully"
 
@@ -195,7 +193,7 @@ def _forget_queues(redis_url: str) -> None:
     """The Celery queues and bindings the stack's workers and beat left in the test's Redis database."""
     import redis
     client = redis.Redis.from_url(redis_url)
-    keys = [*QUEUES.values(), "unacked", "unacked_index", "unacked_mutex"]
+    keys = [*QUEUES, "unacked", "unacked_index", "unacked_mutex"]
     keys += list(client.scan_iter("_kombu.binding.*")) + list(client.scan_iter("*.reply.celery.pidbox"))
     client.delete(*keys)
 
