@@ -362,7 +362,7 @@ def stage_batch_page(request: Request, lang: PageLang, batch_id: Id, session: Db
 
 @pages.post("/{lang}/admin/certificates/batches/{batch_id}/resume", dependencies=[Csrf])
 def stage_batch_resume(lang: PageLang, batch_id: Id, session: DbSession, user: PageUser):
-    batch = service.resume_batch(session, _stage_batch(session, user, batch_id))
+    batch = service.resume_batch(session, _stage_batch(session, user, batch_id), user)
     return RedirectResponse(f"/{lang}/admin/certificates/batches/{batch.id}", status_code=303)
 
 

@@ -20,6 +20,7 @@ from gennation.certificates.models import (
 )
 from gennation.courses.models import Course, CourseCompletion
 from gennation.platform.accounts.models import Role, User
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Conflict, Forbidden, InvalidField, NotFound
 from gennation.platform.i18n import N_
@@ -210,6 +211,8 @@ def revoke(session: Session, actor: User, reference: str, reason: str | None, at
     session.add(CertificateEvent(certificate_id=certificate.id, kind="revoked", actor_id=actor.id, reason=text,
                                  at=certificate.revoked_at))
     session.flush()
+    audit.record(session, actor, "certificate.revoked", object_type="certificate", object_id=certificate.public_id,
+                 affected=certificate.user_id, detail={"reason": text})
     return certificate
 
 
@@ -236,6 +239,8 @@ def reissue(session: Session, actor: User, reference: str, holder_name: str, rea
     session.add(old)
     session.add(CertificateEvent(certificate_id=old.id, kind="reissued", actor_id=actor.id, reason=text))
     session.flush()
+    audit.record(session, actor, "certificate.reissued", object_type="certificate", object_id=old.public_id,
+                 affected=old.user_id, detail={"new": new.public_id, "reason": text})
     return new
 
 
@@ -386,12 +391,23 @@ def start_batch(session: Session, kind: BatchKind, target: int, by: User | None,
         batch = CertificateBatch(kind=kind, target=target, params=params or {}, created_by=by.id if by else None)
     session.add(batch)
     session.flush()
+    audit.record(session, by, "certificates.batch_started", object_type="certificatebatch", object_id=batch.id,
+                 grant=_batch_grant(session, by, kind, target), detail={"kind": kind, "target": target})
     for hook in batch_hooks:
         hook(session, batch)
     return batch
 
 
-def resume_batch(session: Session, batch: CertificateBatch) -> CertificateBatch:
+def _batch_grant(session: Session, by: User | None, kind: str, target: int) -> str:
+    """An agency's batch is started by its coordinator (or an admin); the others under the person's role."""
+    if kind == BatchKind.agency and by is not None:
+        from gennation.platform.agencies.models import Mandate
+        mandate = session.get(Mandate, target)
+        return audit.grant_of(by, mandate.institution_id if mandate else None)
+    return audit.grant_of(by)
+
+
+def resume_batch(session: Session, batch: CertificateBatch, by: User | None = None) -> CertificateBatch:
     if batch.status == BatchStatus.done:
         raise Conflict(N_("These certificates have all been issued already."))
     if not resumable(batch):
@@ -399,6 +415,8 @@ def resume_batch(session: Session, batch: CertificateBatch) -> CertificateBatch:
     batch.status, batch.error, batch.created_at = BatchStatus.pending, "", utcnow()
     session.add(batch)
     session.flush()
+    audit.record(session, by, "certificates.batch_resumed", object_type="certificatebatch", object_id=batch.id,
+                 grant=_batch_grant(session, by, batch.kind, batch.target), detail={"kind": batch.kind, "target": batch.target})
     for hook in batch_hooks:
         hook(session, batch)
     return batch

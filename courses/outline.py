@@ -12,6 +12,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
+from time import monotonic
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -218,21 +219,26 @@ def build(session: Session, version: tuple[tuple[int, str], ...]) -> Catalogue:
     return Catalogue(version, tuple(outlines))
 
 
-# One catalogue per database engine (tests run many databases in one process), rebuilt on a new version.
-_cache: "weakref.WeakKeyDictionary[Engine, Catalogue]" = weakref.WeakKeyDictionary()
+# One catalogue per database engine (tests run many databases in one process), rebuilt on a new version,
+# with the moment its version was last read.
+_cache: "weakref.WeakKeyDictionary[Engine, tuple[Catalogue, float]]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def catalogue(session: Session) -> Catalogue:
-    """The current catalogue: one query per unit of work when the cached one is still current."""
+    """The current catalogue: one query per unit of work when the cached one is still current, none when
+    its version was read less than `session.info["content_recheck"]` seconds ago (the web app's sessions
+    carry the page cache's lifetime: a content reload reaches pages within it, signed in or not)."""
     if "catalogue" in session.info:
         return session.info["catalogue"]
-    version = current_version(session)
     engine = session.get_bind()
-    cached = _cache.get(engine)
-    if cached is None or cached.version != version:
-        cached = build(session, version)
+    cached, checked = _cache.get(engine, (None, 0.0))
+    now = monotonic()
+    if cached is None or now - checked >= session.info.get("content_recheck", 0):
+        version = current_version(session)
+        if cached is None or cached.version != version:
+            cached = build(session, version)
         with _lock:
-            _cache[engine] = cached
+            _cache[engine] = (cached, now)
     session.info["catalogue"] = cached
     return cached

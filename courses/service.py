@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_
+from sqlalchemy import bindparam, case, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, func, select
@@ -29,6 +29,7 @@ from gennation.courses.outline import (
 from gennation.courses.rendering import render_lesson
 from gennation.courses.source import CourseSource, QuizSource, plain_text
 from gennation.platform.accounts.models import User
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
@@ -118,6 +119,8 @@ def load_courses(session: Session, sources: list[CourseSource]) -> dict[str, str
             session.add(course)
             report[course.slug] = "retired"
     session.flush()
+    # Everyone's courses change: logged as the operator's (the command line or the reload task).
+    audit.record(session, None, "content.reloaded", object_type="content", detail={"courses": report})
     return report
 
 
@@ -145,15 +148,21 @@ class LearnerState:
     enrollments: dict[int, Enrollment] = field(default_factory=dict)  # course id: enrolment
 
 
+# Built once: on every signed-in page, building the statements cost more than running them.
+_READ = select(LessonProgress.lesson_id).where(LessonProgress.user_id == bindparam("user_id"))
+_BEST = (select(QuizAttempt.quiz_id, func.max(QuizAttempt.score), func.max(case((col(QuizAttempt.passed), 1), else_=0)))
+         .where(QuizAttempt.user_id == bindparam("user_id"), col(QuizAttempt.graded_at).is_not(None))
+         .group_by(QuizAttempt.quiz_id))
+_ENROLLED = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
+
+
 def learner_state(session: Session, user: User | None) -> LearnerState:
     if user is None:
         return LearnerState(None)
-    read = set(session.exec(select(LessonProgress.lesson_id).where(LessonProgress.user_id == user.id)))
-    scores = {quiz_id: (best, bool(passed)) for quiz_id, best, passed in session.exec(
-        select(QuizAttempt.quiz_id, func.max(QuizAttempt.score), func.max(case((col(QuizAttempt.passed), 1), else_=0)))
-        .where(QuizAttempt.user_id == user.id, col(QuizAttempt.graded_at).is_not(None))
-        .group_by(QuizAttempt.quiz_id))}
-    enrollments = {e.course_id: e for e in session.exec(select(Enrollment).where(Enrollment.user_id == user.id))}
+    who = {"user_id": user.id}
+    read = set(session.exec(_READ, params=who).all())
+    scores = {quiz_id: (best, bool(passed)) for quiz_id, best, passed in session.exec(_BEST, params=who)}
+    enrollments = {e.course_id: e for e in session.exec(_ENROLLED, params=who)}
     return LearnerState(user.id, read, scores, enrollments)
 
 

@@ -23,6 +23,7 @@ TEMPLATE_DIRS = {
     "accounts": ROOT / "platform" / "accounts" / "templates",
     "institutions": ROOT / "platform" / "institutions" / "templates",
     "agencies": ROOT / "platform" / "agencies" / "templates",
+    "audit": ROOT / "platform" / "audit" / "templates",
     "metrics": ROOT / "platform" / "metrics" / "templates",
     "courses": ROOT / "courses" / "templates",
     "tutor": ROOT / "tutor" / "templates",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+import sqlalchemy.exc
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -20,7 +21,7 @@ from gennation.platform.limits import counters_for
 from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText, security_headers
 from gennation.platform import logs, observability
 from gennation.platform.errors import API_ERRORS, DomainError, InvalidField, RateLimited
-from gennation.platform.i18n import gettext
+from gennation.platform.i18n import N_, gettext
 from gennation.platform.settings import Settings, get_settings
 
 log = logging.getLogger("gennation")
@@ -74,6 +75,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 403, gettext(lang, "Please go back, reload the page and send the form again."),
                               title="The form has expired")
 
+    async def database_unavailable(request: Request, exc: Exception):
+        """The database went away (restarting, failing over): the unit of work was rolled back, so the
+        person is told that what they sent is not kept, and when to try again. The pool reconnects by itself."""
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        lang = request_language(request)
+        message = (N_("The platform is briefly unavailable. Please try again in a minute.")
+                   if request.method in ("GET", "HEAD") else
+                   N_("The platform is briefly unavailable, and what you just sent was not saved. Please try again "
+                      "in a minute."))
+        return error_response(request, 503, gettext(lang, message), headers={"Retry-After": "10"})
+
+    for error in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
+        app.add_exception_handler(error, database_unavailable)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
@@ -115,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   dependencies=[Depends(clean_address)],
                   openapi_url="/openapi.json", lifespan=lifespan)
     app.state.settings = settings
-    app.state.db = Database(settings.database_url, settings.db_pool_size)
+    app.state.db = Database(settings.database_url, settings.db_pool_size, content_recheck=settings.page_cache_seconds)
     app.state.engine = app.state.db.engine
     app.state.tutor = tutor
     app.state.counters = counters_for(settings.redis_url)
@@ -128,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gennation.frontend import routes as frontend_routes
     from gennation.platform.accounts import routes as accounts_routes
     from gennation.platform.agencies import routes as agencies_routes
+    from gennation.platform.audit import routes as audit_routes
     from gennation.platform.institutions import routes as institutions_routes
     from gennation.platform.metrics import routes as metrics_routes
     from gennation.tournament import routes as tournament_routes
@@ -137,18 +153,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     certificates_tasks.install(settings)  # issue on course completion; PDFs drawn after commit
     tournament_tasks.install(settings)  # entries scored after commit; leaderboards in Redis when configured
     app.include_router(observability.router)  # /metrics, /livez, /readyz
+    # First: the router tries routes in order, and lesson and course pages are most of the traffic.
+    app.include_router(courses_routes.pages)
     app.include_router(frontend_routes.api)
     for router in (accounts_routes.api, courses_routes.api, tutor_routes.api, institutions_routes.api,
-                   agencies_routes.api, metrics_routes.api, certificates_routes.api, tournament_routes.api):
+                   agencies_routes.api, audit_routes.api, metrics_routes.api, certificates_routes.api, tournament_routes.api):
         # Before any route: a cookie-signed state change needs the CSRF token; writes are rate-limited.
         app.include_router(router, dependencies=[ApiGuard], responses=API_ERRORS)
     app.include_router(accounts_routes.pages)
     app.include_router(institutions_routes.pages)
     app.include_router(agencies_routes.pages)
+    app.include_router(audit_routes.pages)
     app.include_router(metrics_routes.pages)
     app.include_router(certificates_routes.pages)
     app.include_router(tournament_routes.pages)
-    app.include_router(courses_routes.pages)
     app.include_router(tutor_routes.pages)
     app.include_router(frontend_routes.pages)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")

@@ -237,6 +237,7 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT")
         prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
     uvicorn.run("gennation.platform.asgi:app", host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), proxy_headers=True,
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds,
                 log_config=uvicorn_log_config(settings.log_level))
 
 

@@ -77,14 +77,17 @@ def _has_work(session: Session) -> bool:
 class Database:
     """The engine of one process and the slots its sessions take."""
 
-    def __init__(self, url: str, pool_size: int = 20):
+    def __init__(self, url: str, pool_size: int = 20, content_recheck: float = 0.0):
         self.engine = make_engine(url, pool_size)
         self.pool_size = pool_size
+        self.content_recheck = content_recheck  # see courses.outline.catalogue
         self._slots: anyio.CapacityLimiter | None = None
 
     def session(self) -> Session:
         # Objects stay readable after commit: pages render them once the work is committed.
-        return Session(self.engine, expire_on_commit=False)
+        session = Session(self.engine, expire_on_commit=False)
+        session.info["content_recheck"] = self.content_recheck
+        return session
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
+
+log = logging.getLogger("gennation.limits")
 
 
 @dataclass
@@ -75,29 +78,53 @@ if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then redis.call('HINCRB
 
 
 class RedisCounters:
+    """Counters shared by every web process. While Redis cannot be reached (restarting, failing over),
+    each process counts in its own memory instead, so that limits still hold, per process, and nobody
+    gets an error page; Redis is tried again after a few seconds, and counts for everyone once it is back
+    (it may come back empty: that only lets a person in sooner)."""
+
+    RETRY_AFTER = 5.0  # seconds without trying Redis after it failed
+
     def __init__(self, redis_url: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2)
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2,
+                                          socket_connect_timeout=1)
         self._add = self.redis.register_script(_ADD)
         self._forget_one = self.redis.register_script(_FORGET_ONE)
+        self._fallback = MemoryCounters()
+        self._down_until = 0.0
+        self._unreachable = (redis.ConnectionError, redis.TimeoutError)
+
+    def _shared(self, work, fallback):
+        if time.monotonic() >= self._down_until:
+            try:
+                return work()
+            except self._unreachable:
+                log.warning("rate limits: Redis unreachable, counting in this process for %.0f s", self.RETRY_AFTER)
+                self._down_until = time.monotonic() + self.RETRY_AFTER
+        return fallback()
 
     def get(self, key: str) -> Count:
-        with self.redis.pipeline() as pipe:
-            values, ttl = pipe.hgetall(key).pttl(key).execute()
-        if not values or ttl <= 0:
-            return NOTHING
-        return Count(int(values["n"]), float(values["last"]), ttl / 1000)
+        def shared() -> Count:
+            with self.redis.pipeline() as pipe:
+                values, ttl = pipe.hgetall(key).pttl(key).execute()
+            if not values or ttl <= 0:
+                return NOTHING
+            return Count(int(values["n"]), float(values["last"]), ttl / 1000)
+        return self._shared(shared, lambda: self._fallback.get(key))
 
     def add(self, key: str, window: float, sliding: bool) -> Count:
-        events, ttl, before = self._add(keys=[key], args=[time.time(), int(window * 1000), int(sliding)])
-        return Count(int(events), float(before), int(ttl) / 1000)
+        def shared() -> Count:
+            events, ttl, before = self._add(keys=[key], args=[time.time(), int(window * 1000), int(sliding)])
+            return Count(int(events), float(before), int(ttl) / 1000)
+        return self._shared(shared, lambda: self._fallback.add(key, window, sliding))
 
     def forget_one(self, key: str) -> None:
-        self._forget_one(keys=[key])
+        self._shared(lambda: self._forget_one(keys=[key]), lambda: self._fallback.forget_one(key))
 
     def clear(self, key: str) -> None:
-        self.redis.delete(key)
+        self._shared(lambda: self.redis.delete(key), lambda: self._fallback.clear(key))
 
 
 Counters = MemoryCounters | RedisCounters

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,17 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", description="Celery broker and tutor relay; in-process when empty")
     secret_key: str = Field(default="", description="Signs cookies and tokens; generated into var/ when empty")
     tutor_model_path: Path | None = None
+    # Who runs the tutor's model: `embedded` (a thread of this process), `celery` (workers on the `tutor`
+    # queue, through Redis) or `openai` (an OpenAI-compatible inference server at TUTOR_API_BASE).
+    # Unset: celery when REDIS_URL is set, embedded otherwise.
+    tutor_backend: Literal["embedded", "celery", "openai"] | None = None
+    tutor_api_base: str = Field(default="", description="e.g. http://127.0.0.1:8001/v1")
+    tutor_api_model: str = Field(default="qwen2.5-coder-0.5b-instruct-q4", description="the model name the server serves")
+    tutor_api_key: str = Field(default="", description="sent as a bearer token when the server wants one")
+    # Requests one web process keeps in flight to the inference server; further learners wait their turn here
+    # and are told their place. 1 suits llama_cpp.server (one generation at a time); a batching server
+    # (vLLM): about its concurrent sequences divided by the web processes.
+    tutor_api_concurrency: int = Field(default=1, gt=0, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     var_dir: Path = ROOT / "var"
     content_dir: Path = ROOT / "courses" / "content"
@@ -39,7 +50,11 @@ class Settings(BaseSettings):
     api_docs: bool = True
     # Database sessions one web process holds at once; more requests wait their turn (never time out).
     db_pool_size: int = Field(default=20, gt=0, le=200)
-    # Seconds an anonymous visitor's page is kept in the process and sent again (0: never).
+    # On SIGTERM a web process stops taking requests and lets those in flight (tutor streams too) finish for
+    # this long before it cuts them (a cut stream keeps what was shown); below compose's stop_grace_period.
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=600)
+    # Seconds an anonymous visitor's page is kept in the process and sent again (0: never); also how long
+    # a web process trusts the course versions it read last (a content reload reaches every page within it).
     page_cache_seconds: float = Field(default=2.0, ge=0, le=300)
     # The platform's public address: certificates' QR codes and badges point under it.
     public_url: str = Field(default="http://127.0.0.1:8000", description="e.g. https://gennation.kz")
@@ -61,6 +76,26 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://")):
             raise ValueError("must start with redis://")
         return value
+
+    @field_validator("tutor_backend", mode="before")
+    @classmethod
+    def _backend_or_unset(cls, value: object) -> object:
+        return (value.strip().lower() or None) if isinstance(value, str) else value
+
+    @field_validator("tutor_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. http://127.0.0.1:8001/v1)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> "Settings":
+        if self.tutor_backend == "openai" and not self.tutor_api_base:
+            raise ValueError("TUTOR_BACKEND=openai needs TUTOR_API_BASE (e.g. http://127.0.0.1:8001/v1)")
+        if self.tutor_backend == "celery" and not self.redis_url:
+            raise ValueError("TUTOR_BACKEND=celery needs REDIS_URL")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -21,6 +21,7 @@ from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, client_address, current_user,
 )
+from gennation.platform import files as uploads
 from gennation.platform.errors import InvalidField, NotFound, validated
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.database import utcnow
@@ -66,6 +67,12 @@ def _render(request: Request, template: str, context: dict, *, lang: str, **opti
 
 def _var(request: Request):
     return request.app.state.settings.var_dir
+
+
+def _refused_uploads(request: Request):
+    """Where uploads refused before they are read are kept, with their reasons (an entry that was read and
+    then rejected is kept with the entry itself)."""
+    return _var(request) / "tournament" / "refused"
 
 
 def _problems(lang: str, items: list[dict]) -> list[RowProblem]:
@@ -235,7 +242,7 @@ def api_send_entry(request: Request, public_id: str, session: DbSession, user: A
                    file: Annotated[UploadFile, File(description="CSV: the id column and the target column")]):
     """Send a predictions file. Checked at once; a good one is queued for scoring (`status` queued)."""
     task = service.task_by_public_id(session, public_id)
-    data = file.file.read(task.max_file_bytes + 1)
+    data = uploads.read_upload(file, uploads.CSV, task.max_file_bytes, refused=_refused_uploads(request))
     sent = service.send_entry(session, user, task, file.filename or "", data, _var(request))
     if sent.entry.status == EntryStatus.rejected:
         detail = [p.model_dump() for p in _problems(lang, sent.entry.errors)]
@@ -391,7 +398,8 @@ def api_add_task(request: Request, stage_id: Id, session: DbSession, user: ApiUs
         "description_ru": description_ru, "metric": metric, "id_column": id_column, "target_column": target_column,
         "classes": classes, "value_min": value_min, "value_max": value_max, "daily_limit": daily_limit,
         "total_limit": total_limit})
-    files = service.TaskFiles(train.file.read(), test.file.read(), labels.file.read())
+    files = service.TaskFiles(*(uploads.read_upload(f, uploads.CSV, "task_data", field=name, refused=_refused_uploads(request))
+                                for name, f in (("train", train), ("test", test), ("labels", labels))))
     return {"id": _add_practical(request, session, user, service.stage(session, stage_id), data, files).public_id}
 
 
@@ -435,14 +443,14 @@ def api_requeue(stage_id: Id, session: DbSession, user: ApiUser):
     """Re-queue every stuck entry of the stage now (the sweeper does it too, every minute)."""
     _organiser(user)
     stage = service.stage(session, stage_id)
-    _requeue_stuck(session, stage)
+    _requeue_stuck(session, stage, user)
     return BacklogOut(**service.backlog(session, stage))
 
 
-def _requeue_stuck(session, stage: Stage) -> int:
+def _requeue_stuck(session, stage: Stage, actor: User) -> int:
     task_ids = {t.id for t in service.stage_tasks(session, stage.id)}
     stuck = [i for i in service.stuck_entries(session) if session.get(Entry, i).task_id in task_ids]
-    again = service.requeue(session, stuck)
+    again = service.requeue(session, stuck, actor=actor)
     for entry_id in again:
         tasks.entry_sent(session, entry_id)
     return len(again)
@@ -514,8 +522,9 @@ def api_rescore(request: Request, public_id: str, session: DbSession, user: ApiU
     """Re-score every entry after fixing the labels (a new labels file) or the metric, in the background;
     the leaderboard switches to the new scores at once when all are done."""
     task = service.task_by_public_id(session, public_id)
-    version = service.start_rescore(session, user, task, labels.file.read() if labels else None, metric or None,
-                                    _var(request))
+    service.require_organiser(user)  # before the file is read or kept
+    data = uploads.read_upload(labels, uploads.CSV, "task_data", field="labels", refused=_refused_uploads(request)) if labels else None
+    version = service.start_rescore(session, user, task, data, metric or None, _var(request))
     tasks.rescore_started(session, task.id)
     done, total = service.rescore_progress(session, task)
     return RescoreOut(task_id=task.public_id, version=version, done=done, total=total)
@@ -628,7 +637,8 @@ def send_entry_page(request: Request, lang: PageLang, public_id: str, session: D
     upload = form.get("file")
     if not hasattr(upload, "file") or not upload.filename:
         raise InvalidField("file", N_("Choose your predictions file (CSV)."))
-    sent = service.send_entry(session, user, task, upload.filename, upload.file.read(task.max_file_bytes + 1), _var(request))
+    data = uploads.read_upload(upload, uploads.CSV, task.max_file_bytes, refused=_refused_uploads(request))
+    sent = service.send_entry(session, user, task, upload.filename, data, _var(request))
     if sent.entry.status != EntryStatus.rejected:
         tasks.entry_sent(session, sent.entry.id)
     return RedirectResponse(f"/{lang}/tournament/tasks/{task.public_id}#entry-{sent.entry.public_id}", status_code=303)
@@ -751,7 +761,7 @@ def console_move(lang: PageLang, stage_id: Id, session: DbSession, user: PageUse
 @pages.post("/{lang}/tournament/console/stages/{stage_id}/requeue", dependencies=[Csrf])
 def console_requeue(lang: PageLang, stage_id: Id, session: DbSession, user: PageUser):
     _organiser(user)
-    count = _requeue_stuck(session, service.stage(session, stage_id))
+    count = _requeue_stuck(session, service.stage(session, stage_id), user)
     return _console_action(lang, stage_id, gettext(lang, "Entries sent for scoring again: %(count)s.", count=count))
 
 
@@ -872,11 +882,11 @@ def _filled(fields: tuple, form) -> dict:
     return values
 
 
-def _upload(form, name: str) -> bytes:
+def _upload(request: Request, form, name: str, kind: uploads.Kind = uploads.CSV, limit: str = "task_data") -> bytes:
     upload = form.get(name)
     if not hasattr(upload, "file") or not upload.filename:
         raise InvalidField(name, N_("Choose a file."))
-    return upload.file.read()
+    return uploads.read_upload(upload, kind, limit, field=name, refused=_refused_uploads(request))
 
 
 def _console_form(request: Request, lang: str, title: str, fields: tuple, action: str, back: str,
@@ -1011,7 +1021,8 @@ def add_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, ses
     try:
         if part == "practical":
             data = validated(PracticalTaskIn, values)
-            files = service.TaskFiles(_upload(form, "train"), _upload(form, "test"), _upload(form, "labels"))
+            files = service.TaskFiles(_upload(request, form, "train"), _upload(request, form, "test"),
+                                      _upload(request, form, "labels"))
             task = _add_practical(request, session, user, stage, data, files)
         else:
             data = validated(QuizTaskIn, values)
@@ -1019,8 +1030,9 @@ def add_task_page(request: Request, lang: PageLang, stage_id: Id, part: str, ses
                 session, stage, _category_in(session, stage, data.category),
                 title=both(data, "title"),
                 description=both(data, "description"),
-                questions=service.read_bank(_upload(form, "bank_kk"), _upload(form, "bank_ru"), data.draw),
-                draw=data.draw, minutes=data.minutes)
+                questions=service.read_bank(_upload(request, form, "bank_kk", uploads.YAML, "question_bank"),
+                                            _upload(request, form, "bank_ru", uploads.YAML, "question_bank"), data.draw),
+                draw=data.draw, minutes=data.minutes, actor=user)
     except InvalidField as error:
         return _refused(request, lang, error, session, title=title, fields=fields,
                         action=f"/{lang}/tournament/console/stages/{stage_id}/{part}/new",

@@ -26,6 +26,7 @@ from gennation.courses.models import QuestionKind
 from gennation.courses.outline import QuestionItem
 from gennation.courses.source import read_question_bank
 from gennation.platform.accounts.models import Category as ProfileCategory, Role, User
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Conflict, Forbidden, InvalidField, NotFound, RateLimited
 from gennation.platform.files import write_atomically
@@ -176,6 +177,9 @@ def move(session: Session, stage: Stage, target: StageStatus, actor: User | None
     session.add(StageEvent(stage_id=stage.id, from_status=stage.status, to_status=target,
                            actor_id=actor.id if actor else None, actor="organiser" if actor else "clock",
                            reason=reason[:500], at=now or utcnow()))
+    if actor is not None:  # the clock's own moves are the stage's schedule, not someone's action
+        audit.record(session, actor, "tournament.stage_moved", object_type="stage", object_id=stage.id,
+                     detail={"from": stage.status, "to": target, "reason": reason[:500]})
     stage.status = target
     session.add(stage)
     session.flush()
@@ -237,6 +241,8 @@ def create_season(session: Session, actor: User, slug: str, title: dict) -> Seas
         raise InvalidField("slug", N_("A season with this address already exists."))
     season = Season(slug=slug, title=title, created_by=actor.id)
     _insert(session, season, InvalidField("slug", N_("A season with this address already exists.")))
+    audit.record(session, actor, "tournament.season_created", object_type="season", object_id=season.id,
+                 detail={"slug": slug})
     return season
 
 
@@ -250,6 +256,8 @@ def add_category(session: Session, actor: User, season: Season, slug: str, title
     category = Category(season_id=season.id, slug=slug, title=title, admits=list(admits), grade_min=grade_min,
                         grade_max=grade_max)
     _insert(session, category, InvalidField("slug", N_("This season already has a category with this address.")))
+    audit.record(session, actor, "tournament.category_added", object_type="category", object_id=category.id,
+                 detail={"season": season.id, "slug": slug})
     return category
 
 
@@ -264,6 +272,8 @@ def add_stage(session: Session, actor: User, season: Season, kind: str, title: d
                   title=title, opens_at=as_utc(opens_at), closes_at=as_utc(closes_at), freeze_minutes=freeze_minutes,
                   advance_top=advance_top, advance_threshold=advance_threshold)
     _insert(session, stage, Conflict(N_("Another stage was added at the same moment. Reload the page and try again.")))
+    audit.record(session, actor, "tournament.stage_added", object_type="stage", object_id=stage.id,
+                 detail={"season": season.id, "position": stage.position, "kind": stage.kind})
     return stage
 
 
@@ -490,12 +500,14 @@ def add_practical_task(session: Session, actor: User | None, stage: Stage, categ
             raise InvalidField("starter", N_("The starter script's name may hold only small Latin letters, digits and _ and must end in .py."))
         write_atomically(folder / files.starter_name, files.starter)
     session.flush()
+    audit.record(session, actor, "tournament.task_added", object_type="task", object_id=task.public_id,
+                 detail={"stage": stage.id, "kind": task.kind, "metric": metric})
     return task
 
 
 def add_quiz_task(session: Session, stage: Stage, category: Category, *, title: dict, description: dict,
                   questions: list[dict], draw: int, minutes: int, position: int | None = None,
-                  public_id: str | None = None) -> Task:
+                  public_id: str | None = None, actor: User | None = None) -> Task:
     """A timed quiz drawn from `questions`; after the category's other tasks unless `position` is given."""
     if stage.status not in (StageStatus.draft, StageStatus.scheduled):
         raise Conflict(N_("Tasks can be added only before the stage opens."))
@@ -507,6 +519,8 @@ def add_quiz_task(session: Session, stage: Stage, category: Category, *, title: 
                 minutes=minutes, daily_limit=1, total_limit=1)
     session.add(task)
     session.flush()
+    audit.record(session, actor, "tournament.task_added", object_type="task", object_id=task.public_id,
+                 detail={"stage": stage.id, "kind": task.kind, "questions": len(questions), "draw": draw})
     return task
 
 
@@ -736,19 +750,24 @@ def stuck_entries(session: Session, now: datetime | None = None, limit: int = 10
         .order_by(Entry.id).limit(limit)))
 
 
-def requeue(session: Session, entry_ids: list[int], now: datetime | None = None) -> list[int]:
+def requeue(session: Session, entry_ids: list[int], now: datetime | None = None, actor: User | None = None) -> list[int]:
+    """Stuck entries queued again (or failed after MAX_TRIES); `actor`: an organiser who asked (else the sweeper)."""
     now = now or utcnow()
-    again = []
+    again, failed = [], 0
     for entry in session.exec(select(Entry).where(col(Entry.id).in_(entry_ids))):
         if entry.status not in (EntryStatus.queued, EntryStatus.scoring):
             continue
         if entry.tries >= MAX_TRIES:
             entry.status, entry.counted = EntryStatus.failed, False
+            failed += 1
         else:
             entry.status, entry.queued_at = EntryStatus.queued, now
             again.append(entry.id)
         session.add(entry)
     session.flush()
+    if actor is not None and (again or failed):
+        audit.record(session, actor, "tournament.entries_requeued", object_type="entries",
+                     detail={"requeued": len(again), "failed": failed})
     return again
 
 
@@ -936,6 +955,8 @@ def start_rescore(session: Session, actor: User, task: Task, labels: bytes | Non
     task.rescoring_version = version
     session.add(task)
     session.flush()
+    audit.record(session, actor, "tournament.task_rescored", object_type="task", object_id=task.public_id,
+                 detail={"version": version, "metric": new_metric, "new_labels": labels is not None})
     return version
 
 
@@ -984,7 +1005,8 @@ def disqualify(session: Session, actor: User, participant: Participant, reason: 
     participant.disqualified_by = actor.id
     session.add(participant)
     session.exec(update(Standing).where(Standing.participant_id == participant.id).values(excluded=True))
-    session.flush()
+    audit.record(session, actor, "tournament.entry_disqualified", object_type="participant", object_id=participant.id,
+                 affected=participant.user_id, detail={"reason": participant.disqualified_reason})
     for stage_id in session.exec(select(Standing.stage_id).where(Standing.participant_id == participant.id)).all():
         _stage_changed(session, stage_id)
     return participant
@@ -1002,6 +1024,8 @@ def grant_extra_time(session: Session, actor: User, found: Stage, participant: P
     grant.minutes, grant.reason, grant.granted_by, grant.granted_at = minutes, reason, actor.id, utcnow()
     session.add(grant)
     session.flush()
+    audit.record(session, actor, "tournament.extra_time_granted", object_type="stage", object_id=found.id,
+                 affected=participant.user_id, detail={"minutes": minutes, "reason": reason})
     return grant
 
 
@@ -1029,6 +1053,9 @@ def answer_appeal(session: Session, actor: User, appeal_id: int, answer: str) ->
     filed.answer, filed.answered_by, filed.answered_at = answer[:2000], actor.id, utcnow()
     session.add(filed)
     session.flush()
+    participant = session.get(Participant, filed.participant_id)
+    audit.record(session, actor, "tournament.appeal_answered", object_type="appeal", object_id=filed.id,
+                 affected=participant.user_id if participant else None)
     return filed
 
 
@@ -1080,6 +1107,8 @@ def advance(session: Session, actor: User, found: Stage) -> int:
                                     points=standing.private_points))
             added += 1
     session.flush()
+    audit.record(session, actor, "tournament.stage_advanced", object_type="stage", object_id=found.id,
+                 detail={"to_stage": target.id, "advanced": added})
     return added
 
 

@@ -23,6 +23,7 @@ from gennation.platform import limits
 from gennation.platform.accounts import service
 from gennation.platform.accounts.models import Category, FirstTimeCode, Role, User
 from gennation.platform.accounts.schemas import ProfileIn
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
@@ -145,7 +146,7 @@ def new_code(session: Session, by: User, user: User) -> str:
     now = utcnow()
     row.code_hash, row.created_at, row.expires_at = _hash_code(code), now, now + timedelta(days=CODE_DAYS)
     session.add(row)
-    session.flush()
+    audit.record(session, by, "user.first_time_code_reissued", object_type="user", object_id=user.id, affected=user)
     return readable(code)
 
 

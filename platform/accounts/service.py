@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from confusable_homoglyphs.confusables import confusables_data
 from ua_parser import parse as parse_user_agent
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from gennation.platform import limits
@@ -14,6 +15,7 @@ from gennation.platform.accounts.models import (
     REGIONS, SELF_SERVICE_ROLES, Category, Role, SignIn, SignInKind, User,
 )
 from gennation.platform.accounts.schemas import ProfileIn, RegistrationIn
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited
 from gennation.platform.i18n import N_
@@ -213,10 +215,14 @@ def start_sign_in(session: Session, user: User, kind: SignInKind, max_age: int,
     return secret
 
 
+# Built once: it runs on every signed-in request.
+_SIGNED_IN = (select(User, SignIn).join(SignIn, col(SignIn.user_id) == User.id)
+              .where(SignIn.secret_hash == bindparam("secret_hash")))
+
+
 def signed_in(session: Session, secret: str) -> tuple[User, SignIn] | None:
     """The person and sign-in a secret names, if it has not ended or expired (one query)."""
-    found = session.exec(select(User, SignIn).join(SignIn, col(SignIn.user_id) == User.id)
-                         .where(SignIn.secret_hash == secret_hash(secret))).first()
+    found = session.exec(_SIGNED_IN, params={"secret_hash": secret_hash(secret)}).first()
     if found is None:
         return None
     user, sign_in = found
@@ -319,10 +325,14 @@ def delete_account(session: Session, user: User, password: str) -> None:
     session.exec(delete(User).where(col(User.id) == user.id))
 
 
-def set_role(session: Session, username: str, role: Role) -> User:
+def set_role(session: Session, username: str, role: Role, by: User | None = None) -> User:
+    """Appoint a person to a role; `by` None is an operator at the command line."""
     user = session.exec(select(User).where(User.username == normal_username(username))).first()
     if user is None:
         raise NotFound
+    if user.role != role:
+        audit.record(session, by, "user.role_set", object_type="user", object_id=user.id, affected=user,
+                     detail={"from": user.role, "to": role})
     user.role = role
     session.add(user)
     return user

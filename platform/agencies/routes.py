@@ -17,6 +17,7 @@ from gennation.platform.agencies.schemas import (
     PersonOut, RemindedOut, ReportOut, StaffOut, StaffRowError,
 )
 from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user
+from gennation.platform import files
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import content_language, gettext
 from gennation.platform.institutions import directory
@@ -25,9 +26,6 @@ from gennation.platform.institutions.assignments import as_utc, local_text
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["agencies"])
-
-MAX_STAFF_FILE = 5 * 1024 * 1024
-
 
 def _uploads(request: Request) -> FilePath:
     return request.app.state.settings.var_dir / "imports"
@@ -82,12 +80,14 @@ def api_mandates(agency_id: Id, session: DbSession, user: ApiUser):
 
 @api.post("/agencies/{agency_id}/staff", response_model=StaffOut,
           responses={404: {"description": "No such agency, or not yours"}, 422: {"description": "Bad rows: nothing was added"}})
-def api_add_staff(agency_id: Id, session: DbSession, user: ApiUser, lang: ApiLang,
+def api_add_staff(request: Request, agency_id: Id, session: DbSession, user: ApiUser, lang: ApiLang,
                   file: Annotated[UploadFile, File(description="CSV: name, department, username (optional)")],
                   dry_run: bool = True):
     """Check (dry_run, the default) or add a staff file. New people get accounts with first-time codes,
     returned once; people who already have an account are invited and counted once they accept."""
-    checked = service.check_staff(session, user, agency_id, file.file.read(MAX_STAFF_FILE + 1))
+    service.agency_for(session, user, agency_id)  # a stranger's file is neither read nor kept
+    data = files.read_upload(file, files.CSV, "staff", refused=_uploads(request))
+    checked = service.check_staff(session, user, agency_id, data)
     if not checked.clean:
         return Response(_staff_out(checked, lang).model_dump_json(), status_code=422, media_type="application/json")
     if dry_run:
@@ -196,7 +196,9 @@ def check_staff(request: Request, lang: PageLang, agency_id: Id, session: DbSess
     upload = raw.get("file")
     if not hasattr(upload, "filename") or not upload.filename:
         return _agency_page(request, lang, session, user, agency_id, 422, staff_error=gettext(lang, "Choose a CSV file."))
-    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(MAX_STAFF_FILE + 1),
+    service.agency_for(session, user, agency_id)  # a stranger's file is neither read nor kept
+    data = files.read_upload(upload, files.CSV, "staff", refused=_uploads(request))
+    checked, kept_as = directory.check_and_keep(_uploads(request), data,
                                                 lambda data: service.check_staff(session, user, agency_id, data))
     return _agency_page(request, lang, session, user, agency_id, 200 if checked.clean else 422, checked=checked,
                         upload=kept_as, file_name=upload.filename)

@@ -23,6 +23,7 @@ from gennation.platform.accounts import first_time
 from gennation.platform.accounts.models import Category, FirstTimeCode, Role, User
 from gennation.platform.accounts.service import normal_username
 from gennation.platform.agencies.models import Employee, Mandate, Reminder
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_, gettext
@@ -89,6 +90,8 @@ def set_mandate(session: Session, by: User, institution_id: int, course_slug: st
     mandate.deadline = moment
     session.add(mandate)
     session.flush()
+    audit.record(session, by, "agency.mandate_set", object_type="mandate", object_id=mandate.id,
+                 grant=audit.grant_of(by, agency.id), detail={"course": course_slug, "deadline": moment})
     return mandate
 
 
@@ -207,6 +210,9 @@ def add_staff(session: Session, by: User, institution_id: int, checked: StaffChe
             if employee.department == department:
                 added.unchanged += 1
             else:
+                audit.record(session, by, "agency.employee_moved", object_type="agency", object_id=agency.id,
+                             affected=account, grant=audit.grant_of(by, agency.id),
+                             detail={"from": employee.department, "to": department})
                 employee.department = department
                 session.add(employee)
                 added.moved += 1
@@ -224,6 +230,9 @@ def add_staff(session: Session, by: User, institution_id: int, checked: StaffChe
             added.invited += 1
         session.add(employee)
         staff[account.id] = (employee, account)
+        audit.record(session, by, "agency.employee_added", object_type="agency", object_id=agency.id, affected=account,
+                     grant=audit.grant_of(by, agency.id),
+                     detail={"department": department, "account": "invited" if employee.confirmed_at is None else "made"})
     session.flush()
     return added
 
@@ -240,7 +249,10 @@ def departments(session: Session, agency: Institution) -> list[tuple[str, int, i
 def remove_employee(session: Session, by: User, institution_id: int, user_id: int) -> None:
     """Take someone off the staff list (they keep their account and progress)."""
     agency = agency_for(session, by, institution_id)
-    session.exec(delete(Employee).where(Employee.institution_id == agency.id, Employee.user_id == user_id))
+    removed = session.exec(delete(Employee).where(Employee.institution_id == agency.id, Employee.user_id == user_id))
+    if removed.rowcount:
+        audit.record(session, by, "agency.employee_removed", object_type="agency", object_id=agency.id,
+                     affected=user_id, grant=audit.grant_of(by, agency.id))
 
 
 @dataclass
@@ -450,8 +462,11 @@ def remind(session: Session, by: User, institution_id: int, mandate_id: int, now
         select(literal(mandate.id), Employee.user_id, literal(1), literal(now, type_=Reminder.__table__.c.last_at.type))
         .where(col(Employee.user_id).in_(not_done), ~col(Employee.user_id).in_(reminded),
                Employee.institution_id == agency.id)))
-    return session.exec(select(func.count()).select_from(Reminder).where(
+    count = session.exec(select(func.count()).select_from(Reminder).where(
         Reminder.mandate_id == mandate.id, Reminder.last_at == now)).one()
+    audit.record(session, by, "agency.reminders_sent", object_type="mandate", object_id=mandate.id,
+                 grant=audit.grant_of(by, agency.id), detail={"reminded": count})
+    return count
 
 
 # ---------------------------------------------------------------- what an employee sees

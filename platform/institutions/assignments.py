@@ -19,6 +19,7 @@ from gennation.courses import service as courses
 from gennation.courses.models import LessonProgress, QuizAttempt
 from gennation.courses.outline import Catalogue, CourseOutline, QuizOutline
 from gennation.platform.accounts.models import User
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import N_, content_language, gettext
@@ -150,6 +151,8 @@ def assign(session: Session, teacher: User, classroom_id: int, course: str, modu
                             quiz_slug=quiz, due_at=due_at, created_by=teacher.id, created_at=now or utcnow())
     session.add(assignment)
     session.flush()
+    audit.record(session, teacher, "class.assignment_added", object_type="assignment", object_id=assignment.id,
+                 detail={"class": classroom.id, "course": outline.slug, "module": module, "quiz": quiz, "due": due_at})
     return assignment
 
 

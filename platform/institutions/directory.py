@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from gennation.courses.outline import catalogue
 from gennation.platform.accounts.models import REGIONS, Role, User
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_
@@ -194,8 +195,9 @@ def search(session: Session, text: str, limit: int = 20) -> list[Institution]:
                              .order_by(func.length(Institution.name), Institution.name).limit(limit)))
 
 
-def import_rows(session: Session, checked: Checked) -> Imported:
-    """Write a clean dry run's rows: new institutions are added, changed ones updated, the rest left."""
+def import_rows(session: Session, checked: Checked, by: User | None = None) -> Imported:
+    """Write a clean dry run's rows: new institutions are added, changed ones updated, the rest left.
+    `by`: the admin who imports (None: an operator at the command line)."""
     if not checked.clean:
         raise ValueError("only a clean dry run can be imported")
     by_bin, by_name = _existing(session, checked.rows)
@@ -215,6 +217,9 @@ def import_rows(session: Session, checked: Checked) -> Imported:
         else:
             result.unchanged += 1
     session.flush()
+    if result.created or result.updated:
+        audit.record(session, by, "institutions.imported", object_type="directory",
+                     detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
     return result
 
 
@@ -244,6 +249,9 @@ def record_adoption(session: Session, by: User, institution_id: int, course_slug
     adoption.since, adoption.recorded_by, adoption.recorded_at = since, by.id, utcnow()
     session.add(adoption)
     session.flush()
+    audit.record(session, by, "institution.adoption_recorded", object_type="adoption", object_id=adoption.id,
+                 grant=audit.grant_of(by, institution_id),
+                 detail={"institution": institution_id, "course": course_slug, "programme": programme, "since": since})
     return adoption
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, delete, select
 from gennation.platform.accounts import first_time
 from gennation.platform.accounts.models import Category, FirstTimeCode, Role, User
 from gennation.platform.accounts.service import MAX_DISPLAY_NAME, normal_username
+from gennation.platform.audit import service as audit
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_
 from gennation.platform.institutions.directory import RowError, read_text
@@ -222,6 +223,8 @@ def import_class_roster(session: Session, teacher: User, classroom_id: int, chec
                 session.add(ClassInvitation(classroom_id=classroom.id, user_id=user.id, invited_by=teacher.id))
                 invited.add(user.id)
                 result.invited.append(person.name)
+                audit.record(session, teacher, "class.learner_invited", object_type="classroom",
+                             object_id=classroom.id, affected=user)
         elif person.name.casefold() in made:
             result.already_in_class.append(person.name)
         else:
@@ -232,6 +235,8 @@ def import_class_roster(session: Session, teacher: User, classroom_id: int, chec
             session.add(ClassMember(classroom_id=classroom.id, user_id=user.id))
             made[person.name.casefold()] = user
             result.created.append(Issued(user, code))
+            audit.record(session, teacher, "class.learner_added", object_type="classroom", object_id=classroom.id,
+                         affected=user, detail={"account": "made"})
     session.flush()
     return result
 

@@ -22,6 +22,7 @@ from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGIO
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user, require_role,
 )
+from gennation.platform import files
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.institutions import assignments, directory, roster, service
@@ -415,14 +416,14 @@ def directory_check(request: Request, lang: PageLang, session: DbSession, raw: S
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _directory_page(request, lang, session, 422, error=gettext(lang, "Choose a CSV file."))
-    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(),
-                                                lambda data: directory.check(session, data))
+    data = files.read_upload(upload, files.CSV, "directory", refused=_uploads(request))
+    checked, kept_as = directory.check_and_keep(_uploads(request), data, lambda data: directory.check(session, data))
     return _directory_page(request, lang, session, 200 if checked.clean else 422, checked=checked, upload=kept_as,
                            file_name=upload.filename)
 
 
 @pages.post("/{lang}/admin/institutions/import", dependencies=[Depends(require_role(Role.admin)), Csrf])
-def directory_import(request: Request, lang: PageLang, session: DbSession,
+def directory_import(request: Request, lang: PageLang, session: DbSession, user: PageUser,
                      upload: Annotated[str, Form(max_length=64)] = "", file_name: Annotated[str, Form(max_length=300)] = ""):
     """Import exactly the file that was checked (it is checked once more: the directory may have changed)."""
     data = directory.kept(_uploads(request), upload)
@@ -432,7 +433,7 @@ def directory_import(request: Request, lang: PageLang, session: DbSession,
     checked = directory.check(session, data)
     if not checked.clean:
         return _directory_page(request, lang, session, 422, checked=checked, upload=upload, file_name=file_name)
-    return _directory_page(request, lang, session, imported=directory.import_rows(session, checked))
+    return _directory_page(request, lang, session, imported=directory.import_rows(session, checked, user))
 
 
 @pages.get("/{lang}/institutions/search")
@@ -503,8 +504,8 @@ def roster_check(request: Request, lang: PageLang, classroom_id: Id, session: Db
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _roster_page(request, lang, classroom, 422, error=gettext(lang, "Choose a CSV file."))
-    checked, kept_as = directory.check_and_keep(_rosters(request), upload.file.read(),
-                                                lambda data: roster.check_class_list(session, data))
+    data = files.read_upload(upload, files.CSV, "roster", refused=_rosters(request))
+    checked, kept_as = directory.check_and_keep(_rosters(request), data, lambda data: roster.check_class_list(session, data))
     return _roster_page(request, lang, classroom, 200 if checked.clean else 422, checked=checked, upload=kept_as,
                         file_name=upload.filename[:300])
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from gennation.platform.accounts.models import Role, User
 from gennation.platform.accounts.service import normal_username
+from gennation.platform.audit import service as audit
 from gennation.platform.database import utcnow
 from gennation.platform.errors import Forbidden, InvalidField, NotFound
 from gennation.platform.i18n import N_
@@ -107,6 +108,8 @@ def remove_learner(session: Session, teacher: User, classroom_id: int, learner_i
                                                      col(ClassMember.user_id) == learner_id))
     if removed.rowcount == 0:
         raise NotFound
+    audit.record(session, teacher, "class.learner_removed", object_type="classroom", object_id=classroom.id,
+                 affected=learner_id)
 
 
 def archive_class(session: Session, teacher: User, classroom_id: int, now: datetime | None = None) -> Classroom:
@@ -115,7 +118,8 @@ def archive_class(session: Session, teacher: User, classroom_id: int, now: datet
     if classroom.archived_at is None:
         classroom.archived_at = now or utcnow()
         session.add(classroom)
-        session.flush()
+        audit.record(session, teacher, "class.archived", object_type="classroom", object_id=classroom.id,
+                     affected=classroom.teacher_id if classroom.teacher_id != teacher.id else None)
     return classroom
 
 
@@ -225,6 +229,8 @@ def confirm_teacher(session: Session, teacher_id: int, by: User | None) -> User:
     if teacher.teacher_confirmed_at is None:
         teacher.teacher_confirmed_at = utcnow()
         session.add(teacher)
+        audit.record(session, by, "teacher.confirmed", object_type="user", object_id=teacher.id, affected=teacher,
+                     grant=audit.grant_of(by, teacher.institution_id) if by is not None else None)
     return teacher
 
 
@@ -237,7 +243,7 @@ def appoint_coordinator(session: Session, by: User, user_id: int) -> Coordinator
         raise NotFound
     if teacher.teacher_confirmed_at is None or teacher.institution_id is None:
         raise InvalidField("user_id", N_("Only a confirmed teacher with an institution can coordinate it."))
-    return _appointed(session, session.get(Institution, teacher.institution_id), teacher)
+    return _appointed(session, by, session.get(Institution, teacher.institution_id), teacher)
 
 
 def appoint(session: Session, by: User, institution_id: int, username: str) -> Coordinator:
@@ -258,16 +264,18 @@ def appoint(session: Session, by: User, institution_id: int, username: str) -> C
         raise InvalidField("username", N_("Only a confirmed teacher with an institution can coordinate it."))
     person.institution_id = institution.id
     session.add(person)
-    return _appointed(session, institution, person)
+    return _appointed(session, by, institution, person)
 
 
-def _appointed(session: Session, institution: Institution, person: User) -> Coordinator:
+def _appointed(session: Session, by: User, institution: Institution, person: User) -> Coordinator:
     coordinator = session.exec(select(Coordinator).where(Coordinator.user_id == person.id,
                                                          Coordinator.institution_id == institution.id)).first()
     if coordinator is None:
         coordinator = Coordinator(institution_id=institution.id, user_id=person.id)
         session.add(coordinator)
         session.flush()
+        audit.record(session, by, "institution.coordinator_appointed", object_type="institution",
+                     object_id=institution.id, affected=person)
     return coordinator
 
 
@@ -290,6 +298,8 @@ def invite_teacher(session: Session, by: User, institution_id: int, name: str, l
                                               region=institution.region, institution_id=institution.id, language=lang)
     teacher.teacher_confirmed_at = utcnow()
     session.add(teacher)
+    audit.record(session, by, "institution.teacher_invited", object_type="institution", object_id=institution.id,
+                 affected=teacher, grant=audit.grant_of(by, institution.id))
     return teacher, code
 
 

@@ -19,6 +19,7 @@ from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGIO
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, SubmittedForm, current_user, require_role,
 )
+from gennation.platform import files
 from gennation.platform.errors import Forbidden
 from gennation.platform.i18n import content_language, gettext
 from gennation.platform.institutions import directory
@@ -131,7 +132,8 @@ def population_check(request: Request, lang: PageLang, session: DbSession, raw: 
     upload = raw.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _admin_page(request, lang, session, status_code=422, error=gettext(lang, "Choose a CSV file."))
-    checked, kept_as = directory.check_and_keep(_uploads(request), upload.file.read(), service.check_population)
+    data = files.read_upload(upload, files.CSV, "population", refused=_uploads(request))
+    checked, kept_as = directory.check_and_keep(_uploads(request), data, service.check_population)
     return _admin_page(request, lang, session, status_code=200 if checked.clean else 422, checked=checked,
                        upload=kept_as, file_name=upload.filename)
 

@@ -151,3 +151,28 @@ def test_failed_quiz_does_not_complete_the_module(session, loaded, user):
     module = service.course_progress(session, loaded, user).modules[0]
     assert module.quiz_passed and module.best_score == 60.0  # the best attempt counts
     assert len(session.exec(select(QuizAttempt)).all()) == 2
+
+
+def test_a_web_process_trusts_the_course_versions_it_read_for_the_recheck_window_only(settings, session, loaded,
+                                                                                     course_sources, monkeypatch):
+    from gennation.courses import outline
+    from gennation.platform.database import Database
+    from tests.conftest import count_queries
+    web = Database(settings.database_url, pool_size=2, content_recheck=2.0)  # another process, so to speak
+    clock = [1000.0]
+    monkeypatch.setattr(outline, "monotonic", lambda: clock[0])
+    try:
+        with web.unit_of_work() as s:
+            before = outline.catalogue(s)
+        service.load_courses(session, [dataclasses.replace(course_sources[0], version="v-next")])
+        session.commit()
+        clock[0] += 1.5
+        with web.unit_of_work() as s, count_queries(web.engine) as statements:
+            assert outline.catalogue(s) is before  # within the window: no query, the old version
+        assert statements == []
+        clock[0] += 1.0
+        with web.unit_of_work() as s:
+            after = outline.catalogue(s)
+        assert after is not before and dict(after.version)[before.version[0][0]] == "v-next"
+    finally:
+        web.dispose()

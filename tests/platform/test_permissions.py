@@ -264,6 +264,7 @@ TABLE = [
          params={"message_id": "reply"}, form={"correction": "Дұрысы: модель түс көрмейді."}),
     # teachers awaiting confirmation, the directory, the tutor's oversight: pages
     Call("GET", "/{lang}/admin/teachers", only(200, *VOUCHERS), refused=403),
+    Call("GET", "/{lang}/admin/audit", only(200, "admin"), refused=403),
     Call("POST", "/{lang}/admin/teachers/{user_id}/confirm", only(303, "coordinator", "admin"), refused=403,
          refusals=only(404, "other_coordinator"), params={"user_id": "unconfirmed_teacher"}, form={}),
     Call("POST", "/{lang}/admin/teachers/{user_id}/coordinator", only(303, "admin"), refused=403,
@@ -314,6 +315,7 @@ TABLE = [
     Call("GET", API_CLASS + "/gradebook", only(200, *OWN)),
     Call("DELETE", API_CLASS + "/membership", only(204, "learner")),
     Call("GET", "/api/v1/admin/teachers", only(200, *VOUCHERS), refused=403),
+    Call("GET", "/api/v1/admin/audit", only(200, "admin"), refused=403),
     Call("POST", "/api/v1/admin/teachers/{user_id}/confirm", only(200, "coordinator", "admin"), refused=403,
          refusals=only(404, "other_coordinator"), params={"user_id": "unconfirmed_teacher"}),
     # an institution's own records (which courses it teaches are public; only its coordinator records them)
