@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gn_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)  # zlib's default: near 9's size, less CPU
     app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # a hit skips the rest
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)  # on cached pages too

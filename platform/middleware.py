@@ -106,15 +106,17 @@ def unsafe_field(content_type: bytes, body: bytes) -> str | None:
 
 
 class BodyGuard:
-    """Refuse request bodies above `max_bytes` (declared in Content-Length or streamed), and bodies
-    with a NUL or a lone surrogate in a field.
+    """Refuse request bodies above `max_bytes` (declared in Content-Length or streamed; a multipart
+    upload may reach `max_upload_bytes`, and each file is held to its own, smaller limit where it is
+    read: `platform.files.read_upload`), and bodies with a NUL or a lone surrogate in a field.
 
     Both refusals are raised where the application reads the body, so they are answered like every
     other error (413 or 422, in the person's language, as JSON, page or fragment)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max(max_upload_bytes or max_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,20 +124,23 @@ class BodyGuard:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
         content_type = headers.get(b"content-type", b"").lower()
+        upload = content_type.startswith(b"multipart/form-data")
+        limit = self.max_upload_bytes if upload else self.max_bytes
         chunks: list[bytes] = []
         received = 0
 
         async def guarded_receive() -> Message:
             nonlocal received
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            if not declared.isdigit() or int(declared) > limit:
                 raise HTTPException(413)
             message = await receive()
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
+            if received > limit:
                 raise HTTPException(413)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not upload:  # multipart fields are checked where they are read (see unsafe_field)
+                chunks.append(chunk)
+            if not message.get("more_body", False) and not upload:
                 field = unsafe_field(content_type, b"".join(chunks))
                 if field:
                     raise UnsafeText(field)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(default="", description="e.g. 127.0.0.1,10.0.0.0/8 behind nginx")
     # Request bodies above this are refused (413): nothing the platform takes is larger.
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # A form with files (the largest: a tournament task's data, 50 MB); each file has its own limit too.
+    max_upload_bytes: int = Field(default=60_000_000, gt=0)
     # The interactive API documentation at /api/docs (served from the project's own files).
     api_docs: bool = True
     # Database sessions one web process holds at once; more requests wait their turn (never time out).

@@ -76,3 +76,21 @@ def test_a_body_over_the_limit_is_refused_in_the_persons_language(client, lang, 
     assert streamed.status_code == 413  # no Content-Length: counted as it arrives
     page = client.post(f"/{lang}/login", data={"username": huge, "password": "x"})
     assert page.status_code == 413 and words in page.text
+
+
+def test_a_form_with_files_may_be_larger_than_other_bodies_up_to_its_own_limit(settings):
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from gennation.platform.middleware import BodyGuard
+
+    async def read(request: Request):
+        return PlainTextResponse(str(len(await request.body())))
+
+    guarded = BodyGuard(Starlette(routes=[Route("/", read, methods=["POST"])]), max_bytes=1000, max_upload_bytes=5000)
+    with TestClient(guarded, raise_server_exceptions=False) as client:
+        assert client.post("/", files={"file": ("a.csv", b"x" * 3000)}).status_code == 200  # an upload: up to 5000
+        assert client.post("/", data={"text": "x" * 3000}).status_code == 413  # a plain form: 1000
+        assert client.post("/", files={"file": ("a.csv", b"x" * 6000)}).status_code == 413
