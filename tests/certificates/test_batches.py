@@ -89,6 +89,20 @@ class Killed(BaseException):
     """The worker dies mid-step: nothing in the task handles it, as with SIGKILL."""
 
 
+def _killed_after_one_step(app, session, settings, agency_world) -> CertificateBatch:
+    """The agency's batch, its worker dead in the second step of three certificates (one step committed)."""
+    batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
+    session.commit()
+    stop = _stop_at(4, Killed)
+    service.issued_hooks.append(stop)
+    try:
+        with pytest.raises(Killed):
+            tasks.run_batch_in(app.state.db, settings, batch.id, chunk=3)
+    finally:
+        service.issued_hooks.remove(stop)
+    return batch
+
+
 def test_an_agency_batch_stopped_by_an_error_and_resumed_gives_one_certificate_each(app, session, settings,
                                                                                    agency_world):
     batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
@@ -120,15 +134,7 @@ def test_an_agency_batch_stopped_by_an_error_and_resumed_gives_one_certificate_e
 
 
 def test_a_killed_batch_is_resumed_only_once_its_worker_is_gone(app, session, settings, agency_world):
-    batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
-    session.commit()
-    stop = _stop_at(4, Killed)
-    service.issued_hooks.append(stop)
-    try:
-        with pytest.raises(Killed):
-            tasks.run_batch_in(app.state.db, settings, batch.id, chunk=3)
-    finally:
-        service.issued_hooks.remove(stop)
+    batch = _killed_after_one_step(app, session, settings, agency_world)
     killed = _batch(session, batch.id)
     assert (killed.status, killed.done) == (BatchStatus.running, 3)  # the dead worker never said so
     assert not service.resumable(killed)
@@ -305,15 +311,7 @@ def test_the_batch_task_runs_on_the_certificates_queue(app, session, settings, a
 
 
 def test_the_sweeper_resumes_a_batch_whose_worker_died_and_draws_pdfs_never_drawn(app, session, settings, agency_world):
-    batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
-    session.commit()
-    stop = _stop_at(4, Killed)
-    service.issued_hooks.append(stop)
-    try:
-        with pytest.raises(Killed):
-            tasks.run_batch_in(app.state.db, settings, batch.id, chunk=3)
-    finally:
-        service.issued_hooks.remove(stop)
+    batch = _killed_after_one_step(app, session, settings, agency_world)
     assert tasks.sweep_now(settings) == {"batches": 0, "pdfs": 0}  # its worker may still be alive
 
     undrawn = _certificates(session)[0]

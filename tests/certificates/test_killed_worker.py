@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -16,20 +14,11 @@ import redis
 from gennation.certificates import service, tasks
 from gennation.certificates.models import BatchKind, BatchStatus
 from gennation.platform.database import utcnow
-from gennation.platform.settings import ROOT
 from tests.certificates.test_batches import _batch, _certificates, agency_world  # noqa: F401 - the fixture
+from tests import workers
 from tests.conftest import redis_or_skip
 
 pytestmark = pytest.mark.services
-
-
-def _worker(settings, module: str) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-               VAR_DIR=str(settings.var_dir), SECRET_KEY=settings.secret_key, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", module, "-A", "gennation.platform.worker", "worker",
-                             "-Q", tasks.QUEUE, "-P", "solo", "--without-heartbeat", "--without-gossip",
-                             "--without-mingle", "-l", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=(settings.var_dir / f"{module}.log").open("w"))
 
 
 def _wait(check, seconds: float, what: str, settings):
@@ -39,8 +28,7 @@ def _wait(check, seconds: float, what: str, settings):
         if found:
             return found
         time.sleep(0.2)
-    said = "\n".join(path.read_text()[-2000:] for path in settings.var_dir.glob("*.log"))
-    raise AssertionError(f"{what} after {seconds} s; workers said:\n{said}")
+    raise AssertionError(f"{what} after {seconds} s; workers said:\n{workers.logs(settings)}")
 
 
 def test_a_batch_whose_worker_was_killed_is_finished_by_another_and_issues_one_certificate_each(
@@ -48,7 +36,7 @@ def test_a_batch_whose_worker_was_killed_is_finished_by_another_and_issues_one_c
     settings.redis_url = redis_or_skip()
     redis.Redis.from_url(settings.redis_url).delete(tasks.QUEUE)  # messages other tests left behind
     tasks.install(settings)  # batches and PDFs now go to the `certificates` queue in Redis
-    slow = _worker(settings, "tests.certificates.slow_worker")
+    slow = workers.worker(settings, "tests.certificates.slow_worker", tasks.QUEUE)
     healthy = None
     try:
         batch = service.start_batch(session, BatchKind.agency, agency_world["mandate"], None)
@@ -65,7 +53,7 @@ def test_a_batch_whose_worker_was_killed_is_finished_by_another_and_issues_one_c
         session.add(killed)
         session.commit()
 
-        healthy = _worker(settings, "celery")
+        healthy = workers.worker(settings, "celery", tasks.QUEUE)
         assert tasks.sweep_now(settings)["batches"] == 1
         done = _wait(lambda: (b := _batch(session, batch.id)).status == BatchStatus.done and b, 120,
                      "the batch is not done", settings)
@@ -86,9 +74,6 @@ def test_a_batch_whose_worker_was_killed_is_finished_by_another_and_issues_one_c
               60, "PDFs not drawn", settings)
         assert all((settings.var_dir / "certificates" / f"{c.public_id}.pdf").is_file() for c in issued)
     finally:
-        for process in (slow, healthy):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait(20)
+        workers.stop(slow, healthy)
         settings.redis_url = ""
         tasks.install(settings)

@@ -225,7 +225,8 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
     from gennation.tournament.models import Entry, EntryScore, EntryStatus
     from tests.conftest import api_token
     from tests.tournament import builders
-    from tests.tournament.test_killed_worker import _wait_for, _worker
+    from tests import workers
+    from tests.tournament.test_killed_worker import _wait_for
 
     monkeypatch.setattr(limits.RedisCounters, "RETRY_AFTER", 0.5)
     server = RedisServer(tmp_path)
@@ -243,7 +244,7 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
                 service.register(session, pupil, made["season"], "grades-5-8")
             session.commit()
             stage_id = session.get(type(task), task.id).stage_id
-            worker = _worker(settings, "celery")
+            worker = workers.worker(settings, "celery", tasks.QUEUE)
             token = api_token(client, "redis-watcher")
             board_url = f"/api/v1/tournament/stages/{stage_id}/leaderboard?category=grades-5-8"
 
@@ -255,7 +256,7 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
                 return entry
 
             first = send(pupils[0], 0.6)
-            _wait_for(session, first.id, EntryStatus.scored, 90, settings.var_dir)
+            _wait_for(session, first.id, EntryStatus.scored, 90, settings)
             assert [row["name"] for row in client.get(board_url, headers=token).json()["rows"]] == ["Айгерім Ә."]
             assert list(redis.Redis.from_url(server.url).scan_iter("gn:lb:*"))  # the boards live in Redis
 
@@ -276,7 +277,7 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
             session.add(entry)
             session.commit()
             assert tasks.sweep_now(settings)["requeued"] == 1
-            _wait_for(session, second.id, EntryStatus.scored, 90, settings.var_dir)
+            _wait_for(session, second.id, EntryStatus.scored, 90, settings)
             assert session.exec(select(func.count()).select_from(EntryScore)).one() == 2  # each scored once
 
             board = client.get(board_url, headers=token).json()  # rebuilt from the database, into Redis
@@ -286,9 +287,7 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
             assert again.status_code == 401
             assert list(redis.Redis.from_url(server.url).scan_iter("gn:limit:*"))  # counted across processes again
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(20)
+        workers.stop(worker)
         server.crash()
         settings.redis_url = ""
         tasks.install(settings)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -13,25 +11,16 @@ import pytest
 import redis
 from sqlmodel import func, select
 
-from gennation.platform.settings import ROOT
 from gennation.tournament import service, tasks
 from gennation.tournament.models import Entry, EntryScore, EntryStatus, Standing
 from tests.conftest import redis_or_skip
+from tests import workers
 from tests.tournament import builders
 
 pytestmark = pytest.mark.services
 
 
-def _worker(settings, module: str) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-               VAR_DIR=str(settings.var_dir), SECRET_KEY=settings.secret_key, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", module, "-A", "gennation.platform.worker", "worker", "-Q", "scoring",
-                             "-P", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
-                             "-l", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=(settings.var_dir / f"{module}.log").open("w"))
-
-
-def _wait_for(session, entry_id: int, status: EntryStatus, seconds: float, logs) -> Entry:
+def _wait_for(session, entry_id: int, status: EntryStatus, seconds: float, settings) -> Entry:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         session.expire_all()
@@ -39,8 +28,8 @@ def _wait_for(session, entry_id: int, status: EntryStatus, seconds: float, logs)
         if entry.status == status:
             return entry
         time.sleep(0.2)
-    said = "\n".join(path.read_text()[-2000:] for path in logs.glob("*.log"))
-    raise AssertionError(f"entry {entry_id} is {entry.status}, not {status}, after {seconds} s; workers said:\n{said}")
+    raise AssertionError(f"entry {entry_id} is {entry.status}, not {status}, after {seconds} s; workers said:\n"
+                         f"{workers.logs(settings)}")
 
 
 def test_an_entry_whose_worker_was_killed_mid_scoring_is_scored_once_by_another_worker(session, settings):
@@ -52,14 +41,14 @@ def test_an_entry_whose_worker_was_killed_mid_scoring_is_scored_once_by_another_
     service.register(session, pupil, made["season"], "grades-5-8")
     session.commit()
     tasks.install(settings)  # entries now go to the `scoring` queue in Redis
-    slow = _worker(settings, "tests.tournament.slow_worker")
+    slow = workers.worker(settings, "tests.tournament.slow_worker", tasks.QUEUE)
     healthy = None
     try:
         entry = service.send_entry(session, pupil, made["practical"]["grades-5-8"], "p.csv",
                                    builders.predictions(made["labels"], 0.8), settings.var_dir).entry
         session.commit()
         tasks.send_score(entry.id)  # stored, then sent (what the unit of work does after its commit)
-        _wait_for(session, entry.id, EntryStatus.scoring, 90, settings.var_dir)
+        _wait_for(session, entry.id, EntryStatus.scoring, 90, settings)
         time.sleep(1)  # inside the (slowed) scoring now
         os.kill(slow.pid, signal.SIGKILL)
         assert slow.wait(10) == -signal.SIGKILL
@@ -72,18 +61,15 @@ def test_an_entry_whose_worker_was_killed_mid_scoring_is_scored_once_by_another_
         session.add(entry)
         session.commit()
 
-        healthy = _worker(settings, "celery")
+        healthy = workers.worker(settings, "celery", tasks.QUEUE)
         assert tasks.sweep_now(settings)["requeued"] == 1
-        scored = _wait_for(session, entry.id, EntryStatus.scored, 90, settings.var_dir)
+        scored = _wait_for(session, entry.id, EntryStatus.scored, 90, settings)
         assert scored.tries == 2 and scored.public_score is not None
         assert session.exec(select(func.count()).select_from(EntryScore)).one() == 1
         standing = session.exec(select(Standing).where(Standing.participant_id == entry.participant_id)).one()
         assert standing.public_points == scored.public_points
         assert tasks.sweep_now(settings)["requeued"] == 0  # nothing left stuck
     finally:
-        for process in (slow, healthy):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait(20)
+        workers.stop(slow, healthy)
         settings.redis_url = ""
         tasks.install(settings)
