@@ -1,10 +1,11 @@
 """The production stack, run natively: `make stack` (start) and `make stack-stop` (stop).
 
-Starts the processes of deploy/Procfile (the web workers, a Celery worker per queue, beat, nginx in
-front), the same ones docker-compose.yml runs, against the PostgreSQL and Redis of `DATABASE_URL` and
-`REDIS_URL`, after the Procfile's `release` step (migrations, courses). Serves through nginx at
-http://127.0.0.1:$STACK_PORT (8080). Each process gets its own process group, a pid file and a log
-under $STACK_DIR (var/stack/); `stop` ends those groups and nothing else.
+Starts the processes of deploy/Procfile (the tutor's inference server, the web workers, a Celery worker
+per queue, beat, nginx in front), the same ones docker-compose.yml runs, against the PostgreSQL and
+Redis of `DATABASE_URL` and `REDIS_URL`, after the Procfile's `release` step (migrations, courses).
+The web asks the stack's inference server (TUTOR_BACKEND=openai unless set otherwise). Serves through
+nginx at http://127.0.0.1:$STACK_PORT (8080). Each process gets its own process group, a pid file and a
+log under $STACK_DIR (var/stack/); `stop` ends those groups and nothing else.
 
     python deploy/stack.py start | stop | status
 """
@@ -136,6 +137,11 @@ def environment(directory: Path) -> dict[str, str]:
     env.setdefault("BEAT_SCHEDULE", str(directory / "celerybeat-schedule"))
     env["NGINX_CONF"] = str(directory / "nginx.conf")
     env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
+    # The tutor on the stack's own inference server (the Procfile's `inference`), as in production.
+    env.setdefault("INFERENCE_PORT", str(free_port()))
+    env["INFERENCE_HOST"] = env.get("INFERENCE_HOST") or "127.0.0.1"
+    env.setdefault("TUTOR_BACKEND", "openai")
+    env.setdefault("TUTOR_API_BASE", f"http://127.0.0.1:{env['INFERENCE_PORT']}/v1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}:/usr/sbin:/sbin"
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -202,6 +208,14 @@ def _url_ok(url: str) -> bool:
         return False
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def _workers_answering(env: dict[str, str]) -> set[str]:
     from celery import Celery
     app = Celery(broker=env["REDIS_URL"], set_as_current=False)
@@ -256,6 +270,7 @@ def start() -> int:
     workers = {name.removeprefix("worker-") for name in processes if name.startswith("worker-")}
     deadline = time.monotonic() + READY_SECONDS
     web_ok = False
+    inference_ok = "inference" not in processes
     answering: set[str] = set()
     while time.monotonic() < deadline:
         dead = [name for name, proc in state["processes"].items() if not alive(proc["pid"])]
@@ -265,14 +280,16 @@ def start() -> int:
             stop()
             return 1
         web_ok = web_ok or _url_ok(f"{state['url']}/healthz")
+        inference_ok = inference_ok or _answers(f"http://127.0.0.1:{env['INFERENCE_PORT']}/openapi.json")
         if not answering >= workers:
             answering |= _workers_answering(env)
-        if web_ok and answering >= workers:
+        if web_ok and inference_ok and answering >= workers:
             print(f"Generative Nation stack: {state['url']}  (logs and pid files in {directory}; "
                   f"stop with `make stack-stop`)")
             return 0
         time.sleep(0.5)
     print(f"stack: not ready after {READY_SECONDS} s (web through nginx: {'ok' if web_ok else 'no'}; "
+          f"inference server: {'ok' if inference_ok else 'no'}; "
           f"workers answering: {sorted(answering) or 'none'}); see the logs in {directory}", file=sys.stderr)
     stop()
     return 1

@@ -2,9 +2,11 @@
 
 - embedded (`make run`): one in-process worker thread fed by a queue (`EmbeddedBackend`);
 - production: Celery workers on the `tutor` queue, each holding a loaded model, relaying tokens to the
-  web process through Redis streams (`RedisBackend`, `tasks.generate`). More workers, more capacity.
+  web process through Redis streams (`RedisBackend`, `tasks.generate`). More workers, more capacity;
+- an inference server (vLLM, llama.cpp's server, `python -m llama_cpp.server`) that batches many
+  learners at once, spoken to with the OpenAI chat-completions protocol (`OpenAIBackend`).
 
-Both hand the web process the same events: position, token, done, error.
+All hand the web process the same events: position, token, done, error.
 """
 from __future__ import annotations
 
@@ -14,17 +16,22 @@ import json
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gennation.tutor.model_file import ModelFileError, check
 
 log = logging.getLogger("gennation.tutor")
 N_CTX = 4096
+# The sampling settings of every backend (the evaluation's figures hold for each).
+SAMPLING = {"temperature": 0.2, "top_p": 0.9, "repeat_penalty": 1.15, "seed": 7}
 
 
 class ModelWorker:
@@ -44,7 +51,7 @@ class ModelWorker:
         count = 0
         stopped = False
         for chunk in self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, stream=True,
-                                                     temperature=0.2, top_p=0.9, repeat_penalty=1.15, seed=7):
+                                                     **SAMPLING):
             text = chunk["choices"][0]["delta"].get("content")
             if text:
                 if first is None:
@@ -339,3 +346,200 @@ class RedisBackend(Backend):
     async def _cancel(self, job: Job) -> None:
         await self.redis.set(self.cancel_key(job.id), "1", ex=600)
         await self.redis.zrem(self.PENDING, job.id)
+
+
+class InferenceError(Exception):
+    """The inference server answered with an error, or its stream broke off mid-answer."""
+
+
+class OpenAIBackend(Backend):
+    """An OpenAI-compatible inference server (`POST {api_base}/chat/completions`, streamed), which batches
+    the learners of every web process. This process keeps at most `concurrency` requests in flight to it;
+    the others wait here, in order, and are told their place. Closing the learner's stream closes the HTTP
+    stream, which is how such servers learn to stop generating (llama_cpp.server checks after each token).
+
+    `status` follows the server: a connection probe every PROBE_SECONDS (a TCP connect to its address: no
+    request that would queue behind generations), and at once when a request cannot connect."""
+
+    PROBE_SECONDS = 2.0
+    # Between two chunks of a stream: a server may hold a request while it serves others (a ping comes
+    # every 15 s from llama_cpp.server meanwhile).
+    TIMEOUT = {"connect": 5.0, "read": 60.0, "write": 10.0, "pool": 10.0}
+
+    def __init__(self, api_base: str, model: str, concurrency: int = 1, slots: MemorySlots | RedisSlots | None = None,
+                 api_key: str = ""):
+        self.api_base = api_base.rstrip("/")
+        self.model = model
+        self.concurrency = concurrency
+        self.slots = slots or MemorySlots()
+        self.api_key = api_key
+        self.status = "loading"  # until the first probe
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._pending: list[str] = []  # jobs waiting for a place, in order (the metrics count them)
+        self._admitted: set[str] = set()  # jobs holding a place
+        self._wakers: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one pool per event loop
+        self._stop = threading.Event()
+        self._prober: threading.Thread | None = None
+
+    # -- the server's state -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._prober is None:
+            self._prober = threading.Thread(target=self._probe_loop, name="tutor-inference-probe", daemon=True)
+            self._prober.start()
+
+    def probe(self) -> str:
+        """Can the server's address be reached? Sets and returns `status`."""
+        address = urlsplit(self.api_base)
+        port = address.port or (443 if address.scheme == "https" else 80)
+        try:
+            socket.create_connection((address.hostname, port), timeout=2).close()
+            reached = True
+        except OSError:
+            reached = False
+        if self.status != "closed":
+            if self.status == "ready" and not reached:
+                log.warning("tutor unavailable: the inference server at %s does not answer", self.api_base)
+            elif self.status != "ready" and reached:
+                log.info("tutor: the inference server at %s answers", self.api_base)
+            self.status = "ready" if reached else "unavailable"
+        return self.status
+
+    def wait_ready(self, timeout: float = 120) -> bool:
+        """For the CLI (`gennation tutor eval`): wait until the server can be reached."""
+        deadline = time.monotonic() + timeout
+        while self.probe() != "ready":
+            if time.monotonic() > deadline or self.status == "closed":
+                return False
+            time.sleep(0.5)
+        return True
+
+    def _probe_loop(self) -> None:
+        while not self._stop.is_set():
+            self.probe()
+            self._stop.wait(self.PROBE_SECONDS)
+
+    def close(self) -> None:
+        self.status = "closed"
+        self._stop.set()
+
+    def _check_available(self) -> None:
+        if self.status not in ("ready", "loading"):
+            raise TutorUnavailable(self.status)
+
+    # -- places in flight ---------------------------------------------------------------------------
+    def _signal(self, job_id: str, value: int) -> None:
+        waker = self._wakers.get(job_id)
+        if waker:
+            loop, signals = waker
+            with contextlib.suppress(RuntimeError):  # that learner's event loop has ended
+                loop.call_soon_threadsafe(signals.put_nowait, value)
+
+    def _renumber(self) -> None:
+        for position, other in enumerate(self._pending, start=1):
+            self._signal(other, position)
+
+    def _release(self, job: Job) -> None:
+        """Give back `job`'s place (once), to the first learner waiting; or leave the queue."""
+        with self._lock:
+            if job.id in self._admitted:
+                self._admitted.discard(job.id)
+                self._in_flight -= 1
+                if self._pending:
+                    first = self._pending.pop(0)
+                    self._admitted.add(first)
+                    self._in_flight += 1
+                    self._signal(first, 0)
+                    self._renumber()
+            elif job.id in self._pending:
+                self._pending.remove(job.id)
+                self._renumber()
+            self._wakers.pop(job.id, None)
+
+    def _client(self):
+        import httpx
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(timeout=httpx.Timeout(**self.TIMEOUT))
+            self._clients[loop] = client
+        return client
+
+    # -- a question ---------------------------------------------------------------------------------
+    async def _relay(self, job: Job) -> AsyncIterator[dict]:
+        signals: asyncio.Queue = asyncio.Queue()
+        with self._lock:
+            if self._in_flight < self.concurrency and not self._pending:
+                self._in_flight += 1
+                self._admitted.add(job.id)
+                position = 0
+            else:
+                self._pending.append(job.id)
+                self._wakers[job.id] = (asyncio.get_running_loop(), signals)
+                position = len(self._pending)
+        try:
+            yield {"type": "position", "position": position}  # at once: the page shows the lesson meanwhile
+            while position:
+                position = await signals.get()
+                yield {"type": "position", "position": position}
+            last = None
+            async with contextlib.aclosing(self._generate(job)) as events:  # closed at once when the learner leaves
+                async for event in events:
+                    if event["type"] in ("done", "error"):
+                        last = event
+                        break
+                    yield event
+            # The place and the learner's slot are free before "done" is sent: the next question may follow.
+            self._release(job)
+            if job.user_id is not None:
+                await self.slots.free(job.user_id, job.id)
+            yield last
+        finally:
+            self._release(job)
+
+    async def _generate(self, job: Job) -> AsyncIterator[dict]:
+        import httpx
+        body = {"model": self.model, "messages": job.messages, "max_tokens": job.max_tokens, "stream": True,
+                **SAMPLING}
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        start = time.perf_counter()
+        first, count, complete = None, 0, False
+        try:
+            async with self._client().stream("POST", f"{self.api_base}/chat/completions", json=body,
+                                             headers=headers) as response:
+                if response.status_code >= 400:
+                    detail = (await response.aread())[:300].decode(errors="replace")
+                    raise InferenceError(f"HTTP {response.status_code}: {detail}")
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators, ": ping" comments
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        complete = True
+                        break
+                    chunk = json.loads(data)
+                    if chunk.get("error"):
+                        raise InferenceError(str(chunk["error"])[:300])
+                    choice = (chunk.get("choices") or [{}])[0]
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        if first is None:
+                            first = time.perf_counter()
+                        count += 1
+                        yield {"type": "token", "text": text}
+            if not complete:
+                raise InferenceError("the stream ended before the answer did")
+        except (httpx.HTTPError, InferenceError, ValueError) as error:
+            if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)) and self.status != "closed":
+                self.status = "unavailable"  # the page says so at once; the probe notices the server's return
+            log.warning("tutor: the inference server at %s failed: %s: %s", self.api_base,
+                        type(error).__name__, error)
+            yield {"type": "error", "message": f"{type(error).__name__}: {error}"}
+            return
+        end = time.perf_counter()
+        yield {"type": "done", "tokens": count, "ttft_ms": round(((first or end) - start) * 1000, 1),
+               "total_ms": round((end - start) * 1000, 1), "cancelled": False}
+
+    async def _cancel(self, job: Job) -> None:
+        self._release(job)  # leaving closed the HTTP stream already (the server stops generating)

@@ -67,8 +67,16 @@ class Answer:
 
 
 def build_runtime(settings) -> "TutorRuntime":
-    """Embedded model worker by default; Celery workers behind Redis when REDIS_URL is set."""
-    if settings.redis_url:
+    """TUTOR_BACKEND's backend; unset: Celery workers behind Redis when REDIS_URL is set, else the embedded
+    model worker."""
+    choice = settings.tutor_backend or ("celery" if settings.redis_url else "embedded")
+    if choice == "openai":
+        from gennation.tutor.engine import MemorySlots, OpenAIBackend, RedisSlots
+        slots = RedisSlots(settings.redis_url) if settings.redis_url else MemorySlots()
+        return TutorRuntime(OpenAIBackend(settings.tutor_api_base, settings.tutor_api_model,
+                                          settings.tutor_api_concurrency, slots, settings.tutor_api_key),
+                            settings.content_dir)
+    if choice == "celery":
         from gennation.platform.worker import make_celery
         from gennation.tutor.engine import RedisBackend
         return TutorRuntime(RedisBackend(settings.redis_url, make_celery(settings)), settings.content_dir)
