@@ -59,6 +59,11 @@ POOL_SIZE = Gauge("gennation_db_pool_size", "Database connections the pool keeps
 TUTOR_FIRST_TOKEN = Histogram("gennation_tutor_first_token_seconds",
                               "The model's first token, from the start of generation (queue wait not included)",
                               ["lang"], buckets=(0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60))
+TUTOR_QUEUE_WAIT = Histogram("gennation_tutor_queue_wait_seconds",
+                             "From the question to the start of its generation (the line for a model)",
+                             ["lang"], buckets=(0.05, 0.25, 1, 2, 5, 10, 20, 30, 60, 120, 300))
+TUTOR_TOKENS_PER_SECOND = Histogram("gennation_tutor_tokens_per_second", "The model's decoding speed on an answer",
+                                    ["lang"], buckets=(2, 5, 10, 15, 20, 30, 50, 80, 120, 200))
 TUTOR_ANSWER = Histogram("gennation_tutor_generation_seconds", "The model's whole generation of an answer",
                          ["lang"], buckets=(0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120))
 
@@ -194,11 +199,10 @@ class StateCollector:
             except Exception:  # noqa: BLE001
                 log.warning("metrics: Redis could not be read", exc_info=True)
                 errors["redis"] = 1
-        else:
-            backend = state.tutor.backend
-            pending = getattr(backend, "_pending", None)  # the embedded model thread's queue
-            if pending is not None:
-                yield _family("gennation_tutor_waiting", "Tutor questions waiting for the model", [], [((), len(pending))])
+        pending = getattr(state.tutor.backend, "_pending", None)  # the embedded thread's or the openai line
+        if pending is not None:
+            yield _family("gennation_tutor_waiting", "Tutor questions waiting for the model (in this web process)",
+                          [], [((), len(pending))])
         yield _family("gennation_scrape_error", "1 when a part of the scrape could not be read", ["part"],
                       [((part,), value) for part, value in errors.items()])
 
@@ -229,12 +233,15 @@ class StateCollector:
 
     def _redis(self, redis_url: str):
         import redis
+
+        from gennation.tutor.engine import RedisBackend
         client = redis.Redis.from_url(redis_url, socket_timeout=2)
         try:
             lengths = queue_lengths(client)
             yield _family("gennation_celery_queue_length", "Messages waiting in a Celery queue", ["queue"],
                           [((queue,), n) for queue, n in lengths.items()])
-            from gennation.tutor.engine import RedisBackend
+            if not isinstance(self.app.state.tutor.backend, RedisBackend):
+                return
             waiting = client.zcard(RedisBackend.PENDING)
             oldest = client.zrange(RedisBackend.PENDING, 0, 0, withscores=True)
             yield _family("gennation_tutor_waiting", "Tutor questions waiting for a model worker", [], [((), waiting)])
@@ -279,6 +286,17 @@ def watch_pool(database) -> None:
 
 
 _tutor_watched = False
+
+
+def tutor_generated(lang: str, asked_at: float, first_token_at: float | None, stats: dict) -> None:
+    """One generation's line wait and decoding speed, from the web process that relayed it: the wait is
+    the time to its first token less the model's own time to it (`ttft_ms`)."""
+    ttft, total, tokens = stats.get("ttft_ms") or 0, stats.get("total_ms") or 0, stats.get("tokens") or 0
+    if first_token_at is None or not tokens:
+        return
+    TUTOR_QUEUE_WAIT.labels(lang).observe(max(0.0, first_token_at - asked_at - ttft / 1000))
+    if total > ttft and tokens > 1:
+        TUTOR_TOKENS_PER_SECOND.labels(lang).observe((tokens - 1) / ((total - ttft) / 1000))
 
 
 def watch_tutor() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, func, select
 from gennation.courses import service as courses
 from gennation.courses.service import AnswerKey
 from gennation.courses.source import glossary_terms
+from gennation.platform import observability
 from gennation.platform.accounts.models import User
 from gennation.platform.database import Database, utcnow
 from gennation.platform.errors import InvalidField, NotFound, RateLimited, Unavailable
@@ -468,6 +470,7 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
                                   prepared.definition.definition if prepared.definition else "",
                                   quiz_mode=quiz, firmer=attempt > 0)
         job = Job(messages, (QUIZ_MAX_TOKENS if quiz else MAX_TOKENS)[lang], prepared.user_id)
+        asked_at, first_token_at = time.monotonic(), None
         try:
             async with contextlib.aclosing(backend.stream(job)) as events:
                 # The learner's slot is taken and the job queued first (a busy learner is told so), then
@@ -480,6 +483,7 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
                     if event["type"] == "position" and event["position"] > 0:
                         yield {"type": "position", "position": event["position"]}
                     elif event["type"] == "token":
+                        first_token_at = first_token_at or time.monotonic()
                         shown = gate.add(event["text"])
                         if shown:
                             yield {"type": "text", "text": _shown(outcome, lead, label, shown)}
@@ -487,6 +491,7 @@ async def generate(runtime: TutorRuntime, prepared: Prepared, outcome: Outcome) 
                             break  # leaving the stream cancels the generation
                     elif event["type"] == "done":
                         outcome.stats = event
+                        observability.tutor_generated(lang, asked_at, first_token_at, event)
                     elif event["type"] == "error":
                         raise Unavailable(N_("The tutor could not answer just now. Please try again."))
         except TutorUnavailable:

@@ -207,6 +207,23 @@ def test_the_tutors_recorded_timings_feed_its_histograms(app, session):
     assert value(after, "gennation_tutor_waiting") == 0  # the embedded model thread's queue
 
 
+def test_the_line_wait_and_decoding_speed_of_each_generation_are_observed(app):
+    before = scrape(app)
+    # asked at 100.0 s, first token at 103.5 s, of which the model took 1.5 s: 2 s in the line;
+    # 41 tokens, the last 40 in 9.5 - 1.5 = 8 s: 5 tokens a second
+    observability.tutor_generated("ru", 100.0, 103.5, {"ttft_ms": 1500, "total_ms": 9500, "tokens": 41})
+    observability.tutor_generated("ru", 100.0, None, {"ttft_ms": 0, "total_ms": 0, "tokens": 0})  # no model ran
+    after = scrape(app)
+
+    def change(name, **labels):
+        return value(after, name, lang="ru", **labels) - value(before, name, lang="ru", **labels)
+    assert change("gennation_tutor_queue_wait_seconds_count") == 1
+    assert change("gennation_tutor_queue_wait_seconds_bucket", le="2.0") == 1
+    assert change("gennation_tutor_queue_wait_seconds_bucket", le="1.0") == 0
+    assert change("gennation_tutor_tokens_per_second_bucket", le="5.0") == 1
+    assert change("gennation_tutor_tokens_per_second_bucket", le="2.0") == 0
+
+
 def test_every_routed_queue_is_watched(settings):
     celery = make_celery(settings)
     routed = {route["queue"] for route in celery.conf.task_routes.values()}
@@ -214,14 +231,17 @@ def test_every_routed_queue_is_watched(settings):
 
 
 @pytest.mark.services
-def test_celery_queue_lengths_and_tutor_waits_come_from_redis(app, settings):
+def test_celery_queue_lengths_and_tutor_waits_come_from_redis(app, settings, monkeypatch):
     import redis
     import time
+
+    from gennation.tutor.engine import RedisBackend
     url = redis_or_skip()
     client = redis.Redis.from_url(url)
     client.flushdb()
     settings.redis_url = url
     celery = make_celery(settings)
+    monkeypatch.setattr(app.state.tutor, "backend", RedisBackend(url, celery))  # the celery tutor backend
     try:
         for n in range(3):  # no worker is running: they wait in the queue
             celery.send_task("tournament.score_entry", args=[n], queue="scoring")
