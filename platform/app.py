@@ -20,7 +20,7 @@ from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_a
 from gennation.platform.limits import counters_for
 from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText, security_headers
 from gennation.platform import logs, observability
-from gennation.platform.errors import API_ERRORS, DomainError, InvalidField, RateLimited
+from gennation.platform.errors import API_ERRORS, DomainError, InvalidField
 from gennation.platform.i18n import N_, gettext
 from gennation.platform.settings import Settings, get_settings
 
@@ -35,7 +35,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, InvalidField):
             detail = [{"loc": ["body", *field.split(".")], "msg": gettext(lang, text, **exc.values), "type": "value_error"}
                       for field, text in exc.errors.items()]
-        if isinstance(exc, RateLimited) and exc.retry_after:
+        if getattr(exc, "retry_after", None):  # RateLimited, Busy
             headers = {"Retry-After": str(exc.retry_after)}
         return error_response(request, exc.status, message, detail=detail, headers=headers)
 

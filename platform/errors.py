@@ -97,6 +97,14 @@ class Unavailable(DomainError):
     message = N_("This part of the platform is not available right now. Please try again later.")
 
 
+class Busy(Unavailable):
+    """Too much of one kind of work at once for this server: try again in `retry_after` seconds."""
+
+    def __init__(self, message: str | None = None, retry_after: int = 5, **values: object):
+        super().__init__(message, **values)
+        self.retry_after = retry_after
+
+
 # What every API route may answer besides its own result, for /openapi.json. The body is always
 # {"detail": message} (or, for 422, a list of {loc, msg, type} naming each bad field).
 API_ERRORS: dict[int | str, dict] = {

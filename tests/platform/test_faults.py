@@ -292,3 +292,32 @@ def test_a_redis_restart_loses_no_entry_and_leaderboards_and_rate_limits_come_ba
         settings.redis_url = ""
         tasks.install(settings)
         app.state.engine.dispose()
+
+
+def test_a_web_process_told_to_stop_finishes_the_request_in_flight_first(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'stop.db'}", "VAR_DIR": str(tmp_path),
+           "REDIS_URL": "", "LOG_LEVEL": "WARNING", "SHUTDOWN_GRACE_SECONDS": "20"}
+    subprocess.run([str(BIN / "gennation"), "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = free_port()
+    server = _serve(env, port, tmp_path / "web.log")
+    try:
+        body = b'{"username": "someone", "password": "not the right one"}'
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+            # A request whose body is still arriving when the process is told to stop (a slow upload).
+            client.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body[:10])
+            time.sleep(0.5)
+            server.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            assert server.poll() is None  # still there, waiting for the request in flight
+            with pytest.raises(OSError):  # but taking no new connections
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            client.sendall(body[10:])
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # answered in full: the wrong password
+        assert server.wait(20) in (0, -signal.SIGTERM)  # then it ends (uvicorn re-raises the signal it handled)
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -5,6 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gennation.platform.app import create_app
+from tests.conftest import csrf_of
 
 PAGES = ["/kk/", "/ru/courses", "/kk/courses/test-course", "/kk/courses/test-course/lessons/first-steps",
          "/kk/courses/test-course/quizzes/basics-quiz", "/kk/account", "/ru/tutor", "/kk/classes"]
@@ -94,3 +95,23 @@ def test_a_form_with_files_may_be_larger_than_other_bodies_up_to_its_own_limit(s
         assert client.post("/", files={"file": ("a.csv", b"x" * 3000)}).status_code == 200  # an upload: up to 5000
         assert client.post("/", data={"text": "x" * 3000}).status_code == 413  # a plain form: 1000
         assert client.post("/", files={"file": ("a.csv", b"x" * 6000)}).status_code == 413
+
+
+def test_a_crowd_signing_in_beyond_the_cores_is_told_to_retry_not_left_waiting(client, monkeypatch):
+    import threading
+
+    from gennation.platform import security
+    monkeypatch.setattr(security, "_password_cores", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(security, "PASSWORD_WAIT", 0.2)
+    form = {"username": "anyone", "password": "whatever it is", "csrf_token": csrf_of(client.get("/ru/login").text)}
+    security._password_cores.acquire()  # the one core is hashing someone else's password
+    try:
+        answer = client.post("/api/v1/auth/login?lang=kk", json={"username": "anyone", "password": "whatever it is"})
+        page = client.post("/ru/login", data=form)
+    finally:
+        security._password_cores.release()
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert "көп адам кіріп жатыр" in answer.json()["detail"]
+    assert page.status_code == 503 and "очень много людей" in page.text
+    again = client.post("/api/v1/auth/login?lang=kk", json={"username": "anyone", "password": "whatever it is"})
+    assert again.status_code == 401  # the core is free again: an ordinary wrong-password answer
