@@ -31,6 +31,7 @@ def exchange(session, user_id, question="Нейрон деген не?", answer=
 def classroom(tutor_client, session):
     register(tutor_client, "teacher1", role="teacher")
     teacher = confirm_teacher(session, set_role(session, "teacher1", Role.teacher).id, by=None)
+    session.commit()  # the role change and its audit row: SQLite lets one writer at a time
     tutor_client.cookies.clear()
     register(tutor_client, "pupil1")
     from sqlmodel import select
