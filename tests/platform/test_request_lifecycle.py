@@ -112,7 +112,7 @@ def test_errors_reach_htmx_as_a_fragment_for_the_message_area(learner):
 
 def test_a_burst_of_200_signed_in_requests_is_answered_in_full(app, loaded):
     """More concurrent requests than database slots and threads: they queue; none times out or fails."""
-    with serve(app) as base, httpx.Client(base_url=base) as signer:
+    with serve(app) as base, httpx.Client(base_url=base, timeout=60) as signer:  # argon2 on a busy machine: > 5 s
         register(signer, "burst")
         cookies = dict(signer.cookies)
 
