@@ -19,7 +19,7 @@ from gennation.platform.database import Database, after_commit, utcnow
 from gennation.platform.errors import Unavailable
 from gennation.platform.files import write_atomically
 from gennation.platform.settings import Settings
-from gennation.platform.worker import RETRY, TRANSIENT, settings_of
+from gennation.platform.worker import RETRY, TRANSIENT, settings_of, task_unit_of_work
 
 log = logging.getLogger("gennation.certificates")
 QUEUE = "certificates"
@@ -57,22 +57,14 @@ def draw(session: Session, settings: Settings, certificate_id: int) -> str:
 @shared_task(bind=True, name="certificates.render_pdf", **RETRY)
 def render_pdf(self, certificate_id: int) -> str:
     settings = settings_of(self)
-    database = Database(settings.database_url, pool_size=1)
-    try:
-        with database.unit_of_work() as session:
-            return draw(session, settings, certificate_id)
-    finally:
-        database.dispose()
+    with task_unit_of_work(settings) as session:
+        return draw(session, settings, certificate_id)
 
 
 def sweep_now(settings: Settings) -> dict:
     """Every minute (beat): send again the batches that lost their worker and the PDFs never drawn."""
-    database = Database(settings.database_url, pool_size=1)
-    try:
-        with database.unit_of_work() as session:
-            batches, undrawn = service.lost_work(session)
-    finally:
-        database.dispose()
+    with task_unit_of_work(settings) as session:
+        batches, undrawn = service.lost_work(session)
     for batch_id in batches:
         send_batch(batch_id)
     for certificate_id in undrawn:

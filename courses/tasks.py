@@ -5,8 +5,7 @@ from celery import shared_task
 
 from gennation.courses.service import load_courses
 from gennation.courses.source import read_all
-from gennation.platform.database import Database
-from gennation.platform.worker import RETRY, settings_of
+from gennation.platform.worker import RETRY, settings_of, task_unit_of_work
 
 
 @shared_task(bind=True, name="courses.reload", **RETRY)
@@ -19,9 +18,5 @@ def reload_courses(self) -> dict:
     courses, _glossary, errors = read_all(settings.content_dir)
     if errors:
         return {"errors": [str(e) for e in errors[:50]]}
-    database = Database(settings.database_url, pool_size=1)
-    try:
-        with database.unit_of_work() as session:
-            return load_courses(session, courses)
-    finally:
-        database.dispose()
+    with task_unit_of_work(settings) as session:
+        return load_courses(session, courses)

@@ -2,12 +2,16 @@
 workers; without it (the embedded default) tasks run in-process, at the moment they are sent."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import kombu.exceptions
 import redis.exceptions
 import sqlalchemy.exc
 from celery import Celery
 
 from gennation.platform import logs  # noqa: F401 - the request id travels in task headers; JSON logs
+from gennation.platform.database import Database
 from gennation.platform.settings import Settings, get_settings
 
 TASK_MODULES = ["gennation.courses.tasks", "gennation.tutor.tasks", "gennation.platform.metrics.tasks",
@@ -59,6 +63,18 @@ def make_celery(settings: Settings) -> Celery:
     )
     app.conf.gennation_settings = settings
     return app
+
+
+@contextmanager
+def task_unit_of_work(settings: Settings) -> Iterator:
+    """A task's unit of work on an engine of its own (one connection), disposed of afterwards: a worker
+    process holds no connection between tasks."""
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.unit_of_work() as session:
+            yield session
+    finally:
+        database.dispose()
 
 
 def settings_of(task) -> Settings:
