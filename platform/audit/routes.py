@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from gennation.frontend.rendering import render
 from gennation.platform.accounts.models import Role
+from gennation.platform.accounts.vocabulary import ROLE_NAMES
 from gennation.platform.audit import service
 from gennation.platform.audit.schemas import AuditEventOut, AuditPageOut
 from gennation.platform.deps import ApiUser, DbSession, PageLang, current_user, require_role
 from gennation.platform.errors import Forbidden, InvalidField
 from gennation.platform.i18n import N_, gettext
+from gennation.tournament.routes import STATUS_NAMES
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
 api = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -37,6 +39,40 @@ def _filters(session, actor: str, affected: str, action: str, since: str, until:
     return filters, problems
 
 
+def _role(grant: str, lang: str) -> str:
+    if grant == service.OPERATOR:
+        return gettext(lang, N_("command line or a scheduled job"))
+    if grant.startswith("coordinator:"):
+        return gettext(lang, N_("coordinator of institution №%(number)s"), number=grant.partition(":")[2])
+    return gettext(lang, ROLE_NAMES[grant]) if grant in ROLE_NAMES else grant
+
+
+_CODED = {"account", "kind", "courses"}  # facts whose values are codes with names (the rest are shown as kept)
+
+
+def _value(action: str, key: str, value: object, lang: str) -> str:
+    if isinstance(value, bool):
+        return gettext(lang, N_("yes") if value else N_("no"))
+    if isinstance(value, dict):
+        return ", ".join(f"{inner}: {_value(action, key, item, lang)}" for inner, item in value.items())
+    names = (ROLE_NAMES if action == "user.role_set" else STATUS_NAMES if action == "tournament.stage_moved"
+             else service.VALUE_NAMES if key in _CODED else {})
+    if isinstance(value, str) and value in names:
+        return gettext(lang, names[value])
+    return "—" if value is None or value == "" else str(value)
+
+
+def _shown(lang: str):
+    """How the page writes one event in the reader's language: role, object and facts by name, not by code."""
+    def shown(event) -> dict:
+        kind = service.OBJECT_NAMES.get(event.object_type)
+        return {"role": _role(event.actor_role, lang),
+                "object": gettext(lang, kind) if kind else event.object_type,
+                "detail": [(gettext(lang, service.DETAIL_NAMES[key]) if key in service.DETAIL_NAMES else key,
+                            _value(event.action, key, value, lang)) for key, value in event.detail.items()]}
+    return shown
+
+
 Text = Annotated[str, Query(max_length=60)]
 
 
@@ -49,7 +85,7 @@ def audit_page(request: Request, lang: PageLang, session: DbSession, actor: Text
     form = {"actor": actor, "affected": affected, "action": action, "since": since, "until": until}
     query = urlencode({k: v for k, v in form.items() if v})
     return render(request, "audit/audit.html", {
-        "log": found, "form": form, "actions": service.ACTIONS, "query": query,
+        "log": found, "shown": _shown(lang), "form": form, "actions": service.ACTIONS, "query": query,
         "problems": [gettext(lang, message) for message in problems.values()],
     }, lang=lang, fragment="audit/_audit_table.html")
 

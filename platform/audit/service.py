@@ -55,6 +55,34 @@ ACTIONS: dict[str, str] = {
     "content.reloaded": N_("Course content reloaded"),
 }
 
+# What the admin page calls the objects and the facts `record` keeps (message ids; the JSON API keeps the keys).
+OBJECT_NAMES: dict[str, str] = {
+    "adoption": N_("course adoption"), "agency": N_("agency"), "appeal": N_("appeal"), "assignment": N_("assignment"),
+    "category": N_("tournament category"), "certificate": N_("certificate"), "certificatebatch": N_("bulk issue"),
+    "classroom": N_("class"), "content": N_("course content"), "directory": N_("directory of institutions"),
+    "entries": N_("tournament entries"), "institution": N_("institution"), "mandate": N_("mandatory course"),
+    "participant": N_("tournament participant"), "season": N_("tournament season"), "stage": N_("tournament stage"),
+    "task": N_("tournament task"), "user": N_("account"),
+}
+DETAIL_NAMES: dict[str, str] = {
+    "account": N_("account"), "advanced": N_("advanced"), "class": N_("class"), "course": N_("course"),
+    "courses": N_("courses"), "created": N_("created"), "deadline": N_("deadline"), "department": N_("department"),
+    "draw": N_("questions per attempt"), "due": N_("due"), "failed": N_("failed"), "from": N_("from"),
+    "institution": N_("institution"), "kind": N_("kind"), "metric": N_("metric"), "minutes": N_("minutes"),
+    "module": N_("module"), "new": N_("new certificate"), "new_labels": N_("new hidden answers"),
+    "position": N_("position"), "programme": N_("programme"), "questions": N_("questions"), "quiz": N_("quiz of the course"),
+    "reason": N_("reason"), "reminded": N_("reminded"), "requeued": N_("sent again"), "season": N_("season"),
+    "since": N_("since"), "slug": N_("address"), "stage": N_("stage"), "target": N_("target"), "to": N_("to"),
+    "to_stage": N_("to stage"), "unchanged": N_("unchanged"), "updated": N_("updated"), "version": N_("version"),
+}
+# Coded values of those facts that have a name of their own (roles and stage statuses are named where they live).
+VALUE_NAMES: dict[str, str] = {
+    "made": N_("account made"), "invited": N_("invitation sent"), "qualifier": N_("open online qualifier"),
+    "regional": N_("regional round"), "final": N_("national final"), "quiz": N_("quiz"),
+    "practical": N_("practical task"), "agency": N_("an agency's staff"), "class": N_("a class"),
+    "stage": N_("a tournament stage"), "created": N_("created"), "updated": N_("updated"), "retired": N_("retired"),
+    "unchanged": N_("unchanged"),
+}
 OPERATOR = "operator"  # no account: the command line, or a job an operator started
 # Words no key of `detail` may contain: the log is read by admins and exported to people.
 _SECRET_WORDS = ("password", "secret", "token", "code_hash", "first_time_code", "private_key")

@@ -113,7 +113,7 @@ def test_teacher_pages_have_no_serious_accessibility_violations(page, live_serve
     page.locator("#class-name").press("Enter")
     expect(page.locator("code")).to_have_count(1)
     found = {}
-    admin_pages = {"oversight": "tutor", "teachers": "teachers", "institutions": "institutions"}
+    admin_pages = {"oversight": "tutor", "teachers": "teachers", "institutions": "institutions", "audit": "audit"}
     for name in ("classes", "class-tutor", *admin_pages):
         if name == "class-tutor":
             page.get_by_role("link", name=re.compile("Tutor conversations|Тьютормен|Беседы")).click()

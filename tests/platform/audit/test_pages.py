@@ -130,6 +130,22 @@ def test_an_admin_reads_the_log_in_kazakh_and_russian(client, logged, lang, head
     assert second.text.count("<tr>") == 1 + 7 and 'rel="prev"' in second.text and "content.reloaded" in second.text
 
 
+@pytest.mark.parametrize(("lang", "words"), [
+    ("kk", ("<td class=\"text\">Әкімші</td>", "бұрын:</span> Білім алушы", "кейін:</span> Мұғалім", "<td class=\"text\">тіркелгі <span",
+            "<td class=\"text\">Турнир ұйымдастырушысы</td>", "<td class=\"text\">сертификат <span", "себебі:</span> Қате",
+            "<td class=\"text\">командалық жол немесе", "курстар:</span>", "жаңадан қосылды")),
+    ("ru", ("<td class=\"text\">Администратор</td>", "было:</span> Учащийся", "стало:</span> Учитель", "<td class=\"text\">учётная запись <span",
+            "<td class=\"text\">Организатор турнира</td>", "<td class=\"text\">сертификат <span", "причина:</span> Қате",
+            "<td class=\"text\">командная строка или", "курсы:</span>", "добавлен"))])
+def test_the_log_names_roles_objects_and_facts_in_the_readers_language(client, logged, lang, words):
+    sign_in(client, "boss", lang)
+    text = client.get(f"/{lang}/admin/audit").text + client.get(f"/{lang}/admin/audit?page=2").text
+    missing = [word for word in words if word not in text]
+    assert not missing, missing
+    # The stored codes are not what a reader sees (the action's code stays, small, for searching).
+    assert not any(code in text for code in (">admin</td>", "from:</span>", ">user <span", ">operator</td>", "(operator"))
+
+
 def test_the_filters_narrow_the_log_and_htmx_gets_only_the_table(client, session, logged):
     sign_in(client, "boss")
     by_organiser = client.get("/kk/admin/audit", params={"actor": "jarys"})
