@@ -6,6 +6,7 @@ with the same number of concurrent clients for the same time each: /healthz/live
 anonymous lesson page, the same lesson signed in (a learner with progress in two courses), and the
 anonymous catalogue. The load comes from Debian's `wrk` (installed here when missing and allowed), else
 from an httpx client in this process (which then competes with the server for the 2 cores).
+The targets take turns for a few rounds and each figure is the median of its rounds.
 Last line: RESULT lesson_rps=... health_rps=... ratio=... p99_ms=... signed_ratio=... signed_p99_ms=...
 catalogue_ratio=...
 """
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--python-client", action="store_true", help="use the httpx driver even if wrk is installed")
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=3, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="the targets take turns this many times; each figure is the median of its rounds "
+                             "(a shared virtual machine's speed drifts by 2x within a minute)")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
@@ -120,7 +124,6 @@ def main() -> None:
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     use_wrk = ensure_wrk() and not args.python_client
-    results: dict[str, tuple[int, float, float, int]] = {}
     try:
         for _ in range(200):
             try:
@@ -136,20 +139,28 @@ def main() -> None:
                    "catalogue": (CATALOGUE, "")}
         for path, who in targets.values():  # warm-up: every worker builds its read model
             asyncio.run(drive(base, path, args.clients, 2, 2000, who))
-        for name, (path, who) in targets.items():
-            if use_wrk:
-                results[name] = drive_wrk(base, path, args.clients, args.seconds, who)
-            else:
-                rps, latencies, errors = asyncio.run(drive(base, path, args.clients, args.seconds,
-                                                           args.max_requests, who))
-                results[name] = (rps, statistics.median(latencies) * 1000, p99(latencies), errors)
+        rounds: dict[str, list[tuple[int, float, float, int]]] = {name: [] for name in targets}
+        for _ in range(args.rounds):
+            for name, (path, who) in targets.items():
+                if use_wrk:
+                    rounds[name].append(drive_wrk(base, path, args.clients, args.seconds, who))
+                else:
+                    rps, latencies, errors = asyncio.run(drive(base, path, args.clients, args.seconds,
+                                                               args.max_requests, who))
+                    rounds[name].append((rps, statistics.median(latencies) * 1000, p99(latencies), errors))
+        results = {name: (int(statistics.median(r[0] for r in runs)), statistics.median(r[1] for r in runs),
+                          statistics.median(r[2] for r in runs), sum(r[3] for r in runs))
+                   for name, runs in rounds.items()}
     finally:
         server.terminate()
         server.wait(timeout=20)
     print(f"database={database} workers={args.workers} clients={args.clients} seconds={args.seconds} "
+          f"rounds={args.rounds} "
           f"driver={'wrk' if use_wrk else 'httpx (wrk not installed)'}")
     for name, (rps, p50, p99_ms, errors) in results.items():
-        print(f"{name:9} {targets[name][0]}: {rps} req/s, p50 {p50:.1f} ms, p99 {p99_ms:.1f} ms, errors {errors}")
+        spread = "/".join(str(r[0]) for r in rounds[name])
+        print(f"{name:9} {targets[name][0]}: {rps} req/s (rounds {spread}), p50 {p50:.1f} ms, p99 {p99_ms:.1f} ms, "
+              f"errors {errors}")
     health = results["health"][0]
     print(f"RESULT lesson_rps={results['lesson'][0]} health_rps={health} "
           f"ratio={results['lesson'][0] / health:.3f} p99_ms={results['lesson'][2]:.1f} "

@@ -17,14 +17,14 @@ from gennation.certificates.schemas import (
 )
 from gennation.frontend.rendering import LANGUAGE_COOKIE, render
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, current_user,
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, current_user,
 )
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import content_language, gettext, negotiate
 from gennation.platform.settings import LANGUAGES
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["certificates"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["certificates"])
 
 
 

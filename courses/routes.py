@@ -19,13 +19,14 @@ from gennation.courses.schemas import (
 from gennation.courses.source import glossary_terms
 from gennation.frontend.rendering import is_htmx, render
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user,
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute,
+    current_user,
 )
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, gettext
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["courses"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["courses"])
 
 
 def _public(catalogue: service.Catalogue, user) -> str | None:

@@ -9,15 +9,15 @@ from gennation.courses import service as courses
 from gennation.frontend.rendering import LANGUAGE_COOKIE, environment, render
 from gennation.platform.accounts import service as accounts
 from gennation.platform.agencies import service as agencies
-from gennation.platform.deps import CurrentUser, DbSession, PageLang, current_user
+from gennation.platform.deps import CurrentUser, DbSession, PageLang, UnitOfWorkRoute, current_user
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
 from gennation.platform.institutions import assignments
 from gennation.platform.settings import LANGUAGES
 from gennation.tournament import service as tournament
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(tags=["health"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 
 @pages.get("/")

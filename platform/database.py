@@ -58,12 +58,17 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def commit(session: Session) -> None:
+    """Commit, then run what waited for the commit (tasks sent after it)."""
+    session.commit()
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
 def _finish(session: Session, succeeded: bool) -> None:
     try:
         if succeeded:
-            session.commit()
-            for callback in session.info.pop("after_commit", []):
-                callback()
+            commit(session)
         else:
             session.rollback()
     finally:

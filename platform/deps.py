@@ -1,10 +1,13 @@
 """FastAPI dependencies shared by every domain: the unit of work, language, current user, CSRF, forms."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, get_type_hints
 
 from fastapi import Depends, Path, Request
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -12,6 +15,7 @@ from starlette.datastructures import FormData
 from gennation.platform import limits
 from gennation.platform.accounts.models import Role, SignIn, User
 from gennation.platform.accounts.service import signed_in
+from gennation.platform.database import commit
 from gennation.platform.errors import Forbidden, NotFound, RateLimited
 from gennation.platform.i18n import N_, negotiate
 from gennation.platform.middleware import UnsafeText, unsafe
@@ -86,6 +90,29 @@ async def get_session(request: Request, _user: Annotated[User | None, Depends(cu
 # scope="function": the unit of work ends when the route returns, before the response is sent
 # (a stream that follows holds no connection, and a failed commit is never reported as success).
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class UnitOfWorkRoute(APIRoute):
+    """The route class of every router here. A plain `def` route that takes the request's unit of work
+    commits it in its own thread pool thread as it returns, instead of in one more trip to the pool when
+    the dependency exits (under load each trip costs the event loop about as much as a small page). On an
+    exception nothing is committed here and the dependency rolls back, as for any route."""
+
+    def __init__(self, path: str, endpoint: Callable, **options):
+        if not inspect.iscoroutinefunction(endpoint):
+            names = [name for name, kind in get_type_hints(endpoint, include_extras=True).items() if kind == DbSession]
+            if names:
+                endpoint = _committing(endpoint, names[0])
+        super().__init__(path, endpoint, **options)
+
+
+def _committing(endpoint: Callable, name: str) -> Callable:
+    @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
+    def route(*args, **kwargs):
+        result = endpoint(*args, **kwargs)
+        commit(kwargs[name])
+        return result
+    return route
 
 
 class LoginRequired(Exception):

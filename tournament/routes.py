@@ -19,7 +19,8 @@ from gennation.frontend.rendering import render
 from gennation.platform.accounts.models import REGIONS, User
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, client_address, current_user,
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute,
+    client_address, current_user,
 )
 from gennation.platform import files as uploads
 from gennation.platform.errors import InvalidField, NotFound, validated
@@ -40,8 +41,8 @@ from gennation.tournament.schemas import (
     TaskFiles, TaskOut,
 )
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1/tournament", tags=["tournament"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/tournament", tags=["tournament"])
 
 STATUS_NAMES = {
     "draft": N_("draft"), "scheduled": N_("scheduled"), "open": N_("open"), "frozen": N_("open, leaderboard frozen"),

@@ -15,14 +15,16 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from gennation.frontend.rendering import is_htmx, render, render_fragment
 from gennation.platform.accounts.models import Role
 from gennation.platform.database import Database
-from gennation.platform.deps import ApiUser, Csrf, DbSession, Id, PageLang, PageUser, current_user, require_role
+from gennation.platform.deps import (
+    ApiUser, Csrf, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, current_user, require_role,
+)
 from gennation.platform.errors import DomainError
 from gennation.platform.i18n import gettext
 from gennation.tutor import service
 from gennation.tutor.schemas import AskIn, AskOut, RatingIn
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1/tutor", tags=["tutor"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/tutor", tags=["tutor"])
 
 
 def runtime_of(request: Request) -> service.TutorRuntime:

@@ -17,15 +17,15 @@ from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES,
 from gennation.platform import personal_data
 from gennation.platform.deps import (
     ApiGuard, ApiLang, ApiUser, Csrf, CurrentSignIn, DbSession, Id, PageLang, PageUser, SubmittedForm,
-    client_address, current_user,
+    UnitOfWorkRoute, client_address, current_user,
 )
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.institutions import directory
 from gennation.platform.institutions.models import Institution
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[ApiGuard])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["accounts"], dependencies=[ApiGuard])
 
 
 WRONG_CREDENTIALS = N_("Wrong username or password.")

@@ -16,7 +16,9 @@ from gennation.platform.agencies.schemas import (
     AgencyInvitationOut, CoordinatorIn, CoordinatorOut, DepartmentOut, InvitationAnswer, MandateIn, MandateOut, MyMandateOut, NewAccountOut,
     PersonOut, RemindedOut, ReportOut, StaffOut, StaffRowError,
 )
-from gennation.platform.deps import ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user
+from gennation.platform.deps import (
+    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, current_user,
+)
 from gennation.platform import files
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import content_language, gettext
@@ -24,8 +26,8 @@ from gennation.platform.institutions import directory
 from gennation.platform.institutions import service as institutions
 from gennation.platform.institutions.assignments import as_utc, local_text
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["agencies"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["agencies"])
 
 def _uploads(request: Request) -> FilePath:
     return request.app.state.settings.var_dir / "imports"

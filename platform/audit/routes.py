@@ -12,13 +12,13 @@ from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.vocabulary import ROLE_NAMES
 from gennation.platform.audit import service
 from gennation.platform.audit.schemas import AuditEventOut, AuditPageOut
-from gennation.platform.deps import ApiUser, DbSession, PageLang, current_user, require_role
+from gennation.platform.deps import ApiUser, DbSession, PageLang, UnitOfWorkRoute, current_user, require_role
 from gennation.platform.errors import Forbidden, InvalidField
 from gennation.platform.i18n import N_, gettext
 from gennation.tournament.routes import STATUS_NAMES
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["audit"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["audit"])
 
 
 def _day(value: str, name: str, problems: dict) -> date | None:

@@ -20,7 +20,8 @@ from gennation.platform.accounts import first_time
 from gennation.platform.accounts.models import Role, User
 from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGION_NAMES
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, current_user, require_role,
+    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, current_user,
+    require_role,
 )
 from gennation.platform import files
 from gennation.platform.errors import InvalidField, NotFound
@@ -32,8 +33,8 @@ from gennation.platform.institutions.schemas import (
     TeacherInviteIn, TeacherInvitedOut, TeacherOut,
 )
 
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(current_user)])
-api = APIRouter(prefix="/api/v1", tags=["classes"])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["classes"])
 
 
 def _teacher_out(user, institution) -> TeacherOut:

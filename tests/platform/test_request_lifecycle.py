@@ -2,17 +2,20 @@
 that caches can keep, and a burst that queues instead of failing."""
 import asyncio
 import inspect
+import threading
 import time
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from fastapi.routing import APIRoute
+from sqlalchemy import event
 from sqlmodel import select
 
 from gennation.courses import service as courses
 from gennation.courses.models import CourseCompletion, QuizAttempt
-from gennation.platform.deps import get_session
+from gennation.platform.accounts.models import User
+from gennation.platform.deps import UnitOfWorkRoute, get_session
 from tests.browser import serve
 from tests.conftest import api_token, register, run_async
 from tests.courses.answering import api_answers
@@ -42,6 +45,51 @@ def test_no_async_route_uses_the_request_session(app):
     assert {r.path for r in waiting} >= {"/api/v1/tutor/ask", "/{lang}/tutor/stream/{message_id}"}
     assert [r.path for r in waiting if get_session in _dependencies(r.dependant)] == []
     assert sum(get_session in _dependencies(r.dependant) for r in routes) > 20  # the check can see sessions
+
+
+def test_every_plain_route_with_a_session_commits_it_in_its_own_thread(app):
+    """Each router uses UnitOfWorkRoute (a new router that forgets it would cost every page one trip more)."""
+    plain = [r for r in _api_routes(app.router.routes)
+             if not inspect.iscoroutinefunction(r.endpoint) and get_session in _dependencies(r.dependant)]
+    assert len(plain) > 20
+    assert [r.path for r in plain if not isinstance(r, UnitOfWorkRoute) or not hasattr(r.endpoint, "__wrapped__")] == []
+
+
+def test_a_signed_in_page_is_committed_in_the_thread_that_built_it(app, learner, monkeypatch):
+    threads = {"route": set(), "commit": set()}
+    built = courses.learner_state
+
+    def learner_state(*args, **kwargs):
+        threads["route"].add(threading.get_ident())
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(courses, "learner_state", learner_state)
+
+    def on_commit(_connection):
+        if threads["route"]:  # the sign-in lookup before the route commits its own short unit of work
+            threads["commit"].add(threading.get_ident())
+
+    event.listen(app.state.engine, "commit", on_commit)
+    try:
+        assert learner.get(LESSON).status_code == 200
+    finally:
+        event.remove(app.state.engine, "commit", on_commit)
+    assert len(threads["route"]) == 1 and threads["commit"] == threads["route"]
+
+
+def test_a_route_that_raises_commits_nothing(app, session, learner, monkeypatch):
+    """The route's own commit comes only after it returned; an exception leaves the rollback to the dependency."""
+    def fail(session, user, course, lesson, state):
+        user.display_name = "Өзгертілмеуі тиіс"
+        session.add(user)
+        session.flush()
+        raise RuntimeError("injected after a write")
+
+    monkeypatch.setattr(courses, "note_lesson_opened", fail)
+    quiet = TestClient(app, raise_server_exceptions=False, cookies=learner.cookies)
+    assert quiet.get(LESSON).status_code == 500
+    session.expire_all()
+    assert "Өзгертілмеуі тиіс" not in [u.display_name for u in session.exec(select(User))]
 
 
 def test_a_failure_between_grading_and_completion_leaves_neither(app, session, loaded, monkeypatch):
