@@ -156,6 +156,74 @@ def test_nginx_passes_the_tutor_stream_unbuffered_and_caches_only_anonymous_page
         assert checked.returncode == 0, checked.stderr
 
 
+def test_a_slow_client_is_nginxs_to_wait_for_and_never_reaches_the_app_half_sent(tmp_path):
+    """The template's own timeouts, shortened to 2 s here: a client that stalls in its headers or its body is
+    cut off by nginx, the app never sees a request that was not whole, and others are answered meanwhile."""
+    nginx = stack.shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin")
+    if not nginx:
+        pytest.skip("nginx is not installed (make test installs Debian's nginx)")
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str, int]] = []
+    ANSWER = b'{"status": "ok"}'  # noqa: N806
+
+    class App(BaseHTTPRequestHandler):  # stands in for the web workers: records what reaches them
+        def _answer(self):
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append((self.command, self.path, len(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(ANSWER)))
+            self.end_headers()
+            self.wfile.write(ANSWER)
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = stack.free_port()
+    conf = stack.nginx_conf({"STACK_PORT": str(port), "WEB_HOST": "127.0.0.1",
+                             "WEB_PORT": str(upstream.server_address[1])}, tmp_path)
+    assert "client_header_timeout 15s;" in conf and "client_body_timeout 30s;" in conf
+    conf = conf.replace("client_header_timeout 15s;", "client_header_timeout 2s;")
+    conf = conf.replace("client_body_timeout 30s;", "client_body_timeout 2s;")
+    (tmp_path / "nginx").mkdir()
+    (tmp_path / "nginx.conf").write_text(conf)
+    server = subprocess.Popen([nginx, "-e", "stderr", "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not stack._url_ok(f"http://127.0.0.1:{port}/healthz/live"):
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.1)
+        seen.clear()
+        stalled = []
+        for start in (b"GET /kk/courses HTTP/1.1\r\nHost: a\r\nX-Half", b"POST /kk/login HTTP/1.1\r\nHost: a\r\n"
+                      b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\nusername=a"):
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+            client.sendall(start)
+            stalled.append(client)
+        began = time.monotonic()
+        assert httpx.get(f"http://127.0.0.1:{port}/kk/courses", timeout=5).json() == {"status": "ok"}  # not held up
+        for client in stalled:
+            try:
+                answer = client.recv(1024)
+            except ConnectionResetError:
+                answer = b""
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:80]
+            client.close()
+        assert time.monotonic() - began < 8
+        assert seen == [("GET", "/kk/courses", 0)]  # only the whole request reached the app
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        upstream.shutdown()
+
+
 def test_stop_ends_only_what_this_stack_started(tmp_path, monkeypatch):
     bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
