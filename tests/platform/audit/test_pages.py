@@ -131,7 +131,7 @@ def test_an_admin_reads_the_log_in_kazakh_and_russian(client, logged, lang, head
 
 
 @pytest.mark.parametrize(("lang", "words"), [
-    ("kk", ("<td class=\"text\">Әкімші</td>", "бұрын:</span> Білім алушы", "кейін:</span> Мұғалім", "<td class=\"text\">тіркелгі <span",
+    ("kk", ("<td class=\"text\">Әкімші</td>", "бұрынғы мәні:</span> Білім алушы", "жаңа мәні:</span> Мұғалім", "<td class=\"text\">тіркелгі <span",
             "<td class=\"text\">Турнир ұйымдастырушысы</td>", "<td class=\"text\">сертификат <span", "себебі:</span> Қате",
             "<td class=\"text\">командалық жол немесе", "курстар:</span>", "жаңадан қосылды")),
     ("ru", ("<td class=\"text\">Администратор</td>", "было:</span> Учащийся", "стало:</span> Учитель", "<td class=\"text\">учётная запись <span",
