@@ -214,7 +214,7 @@ def test_a_slow_client_is_nginxs_to_wait_for_and_never_reaches_the_app_half_sent
                 answer = client.recv(1024)
             except ConnectionResetError:
                 answer = b""
-            assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:80]
+            assert answer == b"", answer[:80]  # reset_timedout_connection: closed, no answer to a stalled client
             client.close()
         assert time.monotonic() - began < 8
         assert seen == [("GET", "/kk/courses", 0)]  # only the whole request reached the app
