@@ -95,14 +95,15 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 class UnitOfWorkRoute(APIRoute):
     """The route class of every router here. A plain `def` route that takes the request's unit of work
     commits it in its own thread pool thread as it returns, instead of in one more trip to the pool when
-    the dependency exits (under load each trip costs the event loop about as much as a small page). On an
+    the dependency exits (each trip is work on the event loop, which a signed-in page is short of). On an
     exception nothing is committed here and the dependency rolls back, as for any route."""
 
     def __init__(self, path: str, endpoint: Callable, **options):
         if not inspect.iscoroutinefunction(endpoint):
-            names = [name for name, kind in get_type_hints(endpoint, include_extras=True).items() if kind == DbSession]
-            if names:
-                endpoint = _committing(endpoint, names[0])
+            hints = get_type_hints(endpoint, include_extras=True)
+            name = next((name for name, kind in hints.items() if kind == DbSession), None)
+            if name:
+                endpoint = _committing(endpoint, name)
         super().__init__(path, endpoint, **options)
 
 

@@ -1,6 +1,7 @@
 """The audit log for admins: a page with filters (htmx swaps the table) and the same as JSON."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
@@ -62,15 +63,13 @@ def _value(action: str, key: str, value: object, lang: str) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def _shown(lang: str):
+def _shown(event, lang: str) -> dict:
     """How the page writes one event in the reader's language: role, object and facts by name, not by code."""
-    def shown(event) -> dict:
-        kind = service.OBJECT_NAMES.get(event.object_type)
-        return {"role": _role(event.actor_role, lang),
-                "object": gettext(lang, kind) if kind else event.object_type,
-                "detail": [(gettext(lang, service.DETAIL_NAMES[key]) if key in service.DETAIL_NAMES else key,
-                            _value(event.action, key, value, lang)) for key, value in event.detail.items()]}
-    return shown
+    kind = service.OBJECT_NAMES.get(event.object_type)
+    return {"role": _role(event.actor_role, lang),
+            "object": gettext(lang, kind) if kind else event.object_type,
+            "detail": [(gettext(lang, service.DETAIL_NAMES[key]) if key in service.DETAIL_NAMES else key,
+                        _value(event.action, key, value, lang)) for key, value in event.detail.items()]}
 
 
 Text = Annotated[str, Query(max_length=60)]
@@ -85,7 +84,7 @@ def audit_page(request: Request, lang: PageLang, session: DbSession, actor: Text
     form = {"actor": actor, "affected": affected, "action": action, "since": since, "until": until}
     query = urlencode({k: v for k, v in form.items() if v})
     return render(request, "audit/audit.html", {
-        "log": found, "shown": _shown(lang), "form": form, "actions": service.ACTIONS, "query": query,
+        "log": found, "shown": functools.partial(_shown, lang=lang), "form": form, "actions": service.ACTIONS, "query": query,
         "problems": [gettext(lang, message) for message in problems.values()],
     }, lang=lang, fragment="audit/_audit_table.html")
 

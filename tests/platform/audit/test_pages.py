@@ -131,12 +131,14 @@ def test_an_admin_reads_the_log_in_kazakh_and_russian(client, logged, lang, head
 
 
 @pytest.mark.parametrize(("lang", "words"), [
-    ("kk", ("<td class=\"text\">Әкімші</td>", "бұрынғы мәні:</span> Білім алушы", "жаңа мәні:</span> Мұғалім", "<td class=\"text\">тіркелгі <span",
-            "<td class=\"text\">Турнир ұйымдастырушысы</td>", "<td class=\"text\">сертификат <span", "себебі:</span> Қате",
-            "<td class=\"text\">командалық жол немесе", "курстар:</span>", "жаңадан қосылды")),
-    ("ru", ("<td class=\"text\">Администратор</td>", "было:</span> Учащийся", "стало:</span> Учитель", "<td class=\"text\">учётная запись <span",
-            "<td class=\"text\">Организатор турнира</td>", "<td class=\"text\">сертификат <span", "причина:</span> Қате",
-            "<td class=\"text\">командная строка или", "курсы:</span>", "добавлен"))])
+    ("kk", ('<td class="text">Әкімші</td>', "бұрынғы мәні:</span> Білім алушы", "жаңа мәні:</span> Мұғалім",
+            '<td class="text">тіркелгі <span', '<td class="text">Турнир ұйымдастырушысы</td>',
+            '<td class="text">сертификат <span', "себебі:</span> Қате", '<td class="text">командалық жол немесе',
+            "курстар:</span>", "жаңадан қосылды")),
+    ("ru", ('<td class="text">Администратор</td>', "было:</span> Учащийся", "стало:</span> Учитель",
+            '<td class="text">учётная запись <span', '<td class="text">Организатор турнира</td>',
+            '<td class="text">сертификат <span', "причина:</span> Қате", '<td class="text">командная строка или',
+            "курсы:</span>", "добавлен"))])
 def test_the_log_names_roles_objects_and_facts_in_the_readers_language(client, logged, lang, words):
     sign_in(client, "boss", lang)
     text = client.get(f"/{lang}/admin/audit").text + client.get(f"/{lang}/admin/audit?page=2").text
