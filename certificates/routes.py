@@ -6,7 +6,7 @@ import zipfile
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from gennation.certificates import service, tasks
@@ -17,13 +17,13 @@ from gennation.certificates.schemas import (
 )
 from gennation.frontend.rendering import LANGUAGE_COOKIE, render
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, current_user,
+    ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, PagePerson,
 )
 from gennation.platform.errors import InvalidField, NotFound
 from gennation.platform.i18n import content_language, gettext, negotiate
 from gennation.platform.settings import LANGUAGES
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["certificates"])
 
 

@@ -5,7 +5,7 @@ A visitor who is not signed in gets public pages (no cookie, an ETag, cacheable 
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.datastructures import FormData
 
@@ -20,12 +20,12 @@ from gennation.courses.source import glossary_terms
 from gennation.frontend.rendering import is_htmx, render
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute,
-    current_user,
+    PagePerson,
 )
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, gettext
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["courses"])
 
 

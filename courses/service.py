@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_
+from sqlalchemy import bindparam, case, literal_column, null, or_, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, func, select
@@ -140,7 +140,7 @@ def get_course(session: Session, slug: str) -> CourseOutline:
 
 @dataclass
 class LearnerState:
-    """What one learner has done in every course, read in three queries whatever the number of courses."""
+    """What one learner has done in every course, read in two queries whatever the number of courses."""
 
     user_id: int | None
     read: set[int] = field(default_factory=set)
@@ -148,11 +148,15 @@ class LearnerState:
     enrollments: dict[int, Enrollment] = field(default_factory=dict)  # course id: enrolment
 
 
-# Built once: on every signed-in page, building the statements cost more than running them.
-_READ = select(LessonProgress.lesson_id).where(LessonProgress.user_id == bindparam("user_id"))
-_BEST = (select(QuizAttempt.quiz_id, func.max(QuizAttempt.score), func.max(case((col(QuizAttempt.passed), 1), else_=0)))
-         .where(QuizAttempt.user_id == bindparam("user_id"), col(QuizAttempt.graded_at).is_not(None))
-         .group_by(QuizAttempt.quiz_id))
+# Built once: on every signed-in page, building the statements cost more than running them. Lessons read
+# and best quiz scores come in one statement (a lesson's row has no score), as plain rows.
+_DONE = union_all(
+    select(literal_column("'lesson'"), LessonProgress.lesson_id, null(), null())
+    .where(LessonProgress.user_id == bindparam("user_id")),
+    select(literal_column("'quiz'"), QuizAttempt.quiz_id, func.max(QuizAttempt.score),
+           func.max(case((col(QuizAttempt.passed), 1), else_=0)))
+    .where(QuizAttempt.user_id == bindparam("user_id"), col(QuizAttempt.graded_at).is_not(None))
+    .group_by(QuizAttempt.quiz_id))
 _ENROLLED = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
 
 
@@ -160,8 +164,13 @@ def learner_state(session: Session, user: User | None) -> LearnerState:
     if user is None:
         return LearnerState(None)
     who = {"user_id": user.id}
-    read = set(session.exec(_READ, params=who).all())
-    scores = {quiz_id: (best, bool(passed)) for quiz_id, best, passed in session.exec(_BEST, params=who)}
+    read, scores = set(), {}
+    session.flush()  # the rows below are read past the ORM (no objects to build), so without its autoflush
+    for kind, item, best, passed in session.connection().execute(_DONE, who):
+        if kind == "lesson":
+            read.add(item)
+        else:
+            scores[item] = (best, bool(passed))
     enrollments = {e.course_id: e for e in session.exec(_ENROLLED, params=who)}
     return LearnerState(user.id, read, scores, enrollments)
 

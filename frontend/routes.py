@@ -1,7 +1,7 @@
 """Site-wide pages: the root redirect, the language switch, the home page and health checks."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 
@@ -9,14 +9,14 @@ from gennation.courses import service as courses
 from gennation.frontend.rendering import LANGUAGE_COOKIE, environment, render
 from gennation.platform.accounts import service as accounts
 from gennation.platform.agencies import service as agencies
-from gennation.platform.deps import CurrentUser, DbSession, PageLang, UnitOfWorkRoute, current_user
+from gennation.platform.deps import CurrentUser, DbSession, PageLang, UnitOfWorkRoute, PagePerson
 from gennation.platform.errors import NotFound
 from gennation.platform.i18n import content_language, negotiate
 from gennation.platform.institutions import assignments
 from gennation.platform.settings import LANGUAGES
 from gennation.tournament import service as tournament
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 

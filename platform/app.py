@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from gennation.frontend.page_cache import PublicPageCache
@@ -19,7 +18,7 @@ from gennation.frontend.rendering import STATIC_DIR, error_response, is_htmx, re
 from gennation.platform.database import Database
 from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_address
 from gennation.platform.limits import counters_for
-from gennation.platform.middleware import BodyGuard, SecurityHeaders, UnsafeText, security_headers
+from gennation.platform.middleware import BodyGuard, GZip, SecurityHeaders, UnsafeText, security_headers
 from gennation.platform import logs, observability
 from gennation.platform.errors import API_ERRORS, DomainError, InvalidField
 from gennation.platform.i18n import N_, gettext
@@ -185,7 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="gn_session",
                        max_age=settings.session_max_age, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)  # zlib's default: near 9's size, less CPU
+    app.add_middleware(GZip, minimum_size=500, compresslevel=6)  # zlib's default level: near 9's size, less CPU
     app.add_middleware(PublicPageCache, seconds=settings.page_cache_seconds)  # a hit skips the rest
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)  # on cached pages too
     app.add_middleware(observability.RequestTelemetry)  # outermost: request id, counts and times of everything

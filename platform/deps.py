@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 from gennation.platform import limits
 from gennation.platform.accounts.models import Role, SignIn, User
 from gennation.platform.accounts.service import signed_in
-from gennation.platform.database import commit
 from gennation.platform.errors import Forbidden, NotFound, RateLimited
 from gennation.platform.i18n import N_, negotiate
 from gennation.platform.middleware import UnsafeText, unsafe
@@ -53,26 +52,53 @@ def client_address(request: Request) -> str:
     return address
 
 
-async def current_user(request: Request) -> User | None:
-    """The signed-in person: a bearer token (API) or the session cookie (browser), each naming a sign-in
-    row that logout, a password change or deletion ends.
-
-    An anonymous request touches no database. A signed-in one reads the person in a short unit of work
-    of its own, so that async routes (the tutor) never hold a session while they wait."""
-    if hasattr(request.state, "user"):
-        return request.state.user
-    secret, by = None, None
+def _secret(request: Request) -> tuple[str | None, str | None]:
+    """The sign-in secret a request carries and how: a bearer token (API) or the session cookie (browser)."""
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        secret, by = auth[7:].strip(), "token"
-    elif "session" in request.scope and isinstance(request.session.get("sid"), str):
-        secret, by = request.session["sid"], "cookie"
-    found = await request.app.state.db.run(signed_in, secret) if secret else None
+        return auth[7:].strip(), "token"
+    if "session" in request.scope and isinstance(request.session.get("sid"), str):
+        return request.session["sid"], "cookie"
+    return None, None
+
+
+def _look_up_person(session: Session, request: Request, secret: str, by: str) -> User | None:
+    """The person a secret names, read in `session`; the result is kept on the request, detached from the
+    session (as if read in a unit of work of its own): a rollback would expire it, and the error page that
+    follows one still shows who is signed in. A route that changes the person adds it back."""
+    found = signed_in(session, secret)
     if found is None and by == "cookie":
         del request.session["sid"]  # an ended sign-in: the browser gets a clean cookie back
+    if found is not None:
+        session.flush()  # a refreshed "last seen" is written in this unit of work
+        for row in found:
+            session.expunge(row)
     request.state.user, request.state.sign_in = found or (None, None)
     request.state.signed_in_by = by if found else None
     return request.state.user
+
+
+def _known_person(request: Request) -> tuple[bool, str | None, str | None]:
+    """Whether the person of this request is already known (or it carries no secret: nobody)."""
+    if hasattr(request.state, "user"):
+        return True, None, None
+    secret, by = _secret(request)
+    if secret is None:
+        request.state.user = request.state.sign_in = request.state.signed_in_by = None
+        return True, None, None
+    return False, secret, by
+
+
+async def current_user(request: Request) -> User | None:
+    """The signed-in person: a sign-in row that logout, a password change or deletion ends.
+
+    An anonymous request touches no database. A signed-in one reads the person in a short unit of work
+    of its own, so that async routes (the tutor) never hold a session while they wait. (A plain `def`
+    route that takes the unit of work reads the person in that unit of work instead: `UnitOfWorkRoute`.)"""
+    known, secret, by = _known_person(request)
+    if known:
+        return request.state.user
+    return await request.app.state.db.run(_look_up_person, request, secret, by)
 
 
 async def current_sign_in(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> SignIn | None:
@@ -81,53 +107,90 @@ async def current_sign_in(request: Request, _user: Annotated[User | None, Depend
 
 
 async def get_session(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> AsyncIterator[Session]:
-    """The request's unit of work (see `Database.request_unit_of_work`). It starts once the person is
-    known, so a request never waits for a second database slot while holding one."""
+    """The request's unit of work for a route outside `UnitOfWorkRoute` (see
+    `Database.request_unit_of_work`). It starts once the person is known, so a request never waits for a
+    second database slot while holding one."""
     async with request.app.state.db.request_unit_of_work() as session:
         yield session
 
 
-# scope="function": the unit of work ends when the route returns, before the response is sent
-# (a stream that follows holds no connection, and a failed commit is never reported as success).
+# The request's unit of work, as a route parameter. In the routes of `UnitOfWorkRoute` (all of ours) it
+# is opened around the route in its thread; elsewhere `get_session` opens it. scope="function": either
+# way it ends when the route returns, before the response is sent (a stream that follows holds no
+# connection, and a failed commit is never reported as success).
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class UnitOfWorkRoute(APIRoute):
     """The route class of every router here. A plain `def` route that takes the request's unit of work
-    commits it in its own thread pool thread as it returns, instead of in one more trip to the pool when
-    the dependency exits (each trip is work on the event loop, which a signed-in page is short of). On an
-    exception nothing is committed here and the dependency rolls back, as for any route."""
+    is run as one unit of work in one trip to the thread pool (`Database.run`):
+
+    - the person is read in that unit of work and handed to the route's `CurrentUser`, `PageUser`,
+      `ApiUser` and `CurrentSignIn` parameters (rather than in a trip and a transaction of their own
+      before the route: a trip costs the event loop about as much as the queries of a small page);
+    - the unit of work is committed in the same thread as the route returns, and rolled back when it
+      raises.
+
+    FastAPI sees such a route as an async one without its session and person parameters. `LoginRequired`
+    is raised from the thread, as `require_user` would raise it."""
 
     def __init__(self, path: str, endpoint: Callable, **options):
+        self.runs_in_one_trip = False
         if not inspect.iscoroutinefunction(endpoint):
             hints = get_type_hints(endpoint, include_extras=True)
-            name = next((name for name, kind in hints.items() if kind == DbSession), None)
-            if name:
-                endpoint = _committing(endpoint, name)
+            session_name = next((name for name, kind in hints.items() if kind == DbSession), None)
+            if session_name:
+                endpoint, self.runs_in_one_trip = _in_one_trip(endpoint, hints, session_name), True
         super().__init__(path, endpoint, **options)
 
 
-def _committing(endpoint: Callable, name: str) -> Callable:
-    @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
-    def route(*args, **kwargs):
-        result = endpoint(*args, **kwargs)
-        commit(kwargs[name])
-        return result
+def _in_one_trip(endpoint: Callable, hints: dict, session_name: str) -> Callable:
+    people = {name: _PERSON_PARAMETERS[kind] for name, kind in hints.items() if kind in _PERSON_PARAMETERS}
+    request_name = next((name for name, kind in hints.items() if kind is Request), None)
+    signature = inspect.signature(endpoint)
+    parameters = [param.replace(annotation=hints.get(param.name, param.annotation))
+                  for param in signature.parameters.values() if param.name not in (*people, session_name)]
+    if request_name is None:
+        parameters.append(inspect.Parameter("_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+
+    def work(session: Session, request: Request, arguments: dict):
+        known, secret, by = _known_person(request)
+        user = request.state.user if known else _look_up_person(session, request, secret, by)
+        for name, given in people.items():
+            if given == "user" and user is None:
+                raise LoginRequired
+            arguments[name] = request.state.sign_in if given == "sign_in" else user
+        return endpoint(**arguments, **{session_name: session})
+
+    @functools.wraps(endpoint)
+    async def route(**arguments):
+        request = arguments[request_name] if request_name else arguments.pop("_request")
+        return await request.app.state.db.run(work, request, arguments)
+
+    route.__signature__ = signature.replace(parameters=parameters,
+                                            return_annotation=hints.get("return", signature.return_annotation))
     return route
+
+
+async def page_person(request: Request) -> None:
+    """Every page shows who is signed in (the menu), so the person is known before a page is drawn; a
+    route that reads the person in its own thread (`UnitOfWorkRoute`) is left to do it there."""
+    if not getattr(request.scope.get("route"), "runs_in_one_trip", False):
+        await current_user(request)
 
 
 class LoginRequired(Exception):
     """Raised by page routes; answered with a redirect to the login page (or 401 for the API)."""
 
 
-def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+async def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
     if user is None:
         raise LoginRequired
     return user
 
 
 def require_role(*roles: Role):
-    def check(user: Annotated[User, Depends(require_user)]) -> User:
+    async def check(user: Annotated[User, Depends(require_user)]) -> User:  # async: no trip to the pool
         if user.role not in roles and user.role != Role.admin:
             raise Forbidden
         return user
@@ -184,12 +247,14 @@ async def clean_address(request: Request) -> None:
             raise UnsafeText(name, where="query" if name in request.query_params else "path")
 
 
-async def api_guard(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> None:
+async def api_guard(request: Request) -> None:
     """Every JSON API router: a state-changing request signed in by the session cookie (not by a
     bearer token) must carry the CSRF token in `X-CSRF-Token`, or another site could send it; every
-    state-changing request counts against the writes limit."""
+    state-changing request counts against the writes limit. (A reading one needs no person here, so
+    that its route can read the person itself: see `UnitOfWorkRoute`.)"""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    await current_user(request)
     if request.state.signed_in_by == "cookie" and not same_token(request.session.get("csrf"),
                                                                  request.headers.get("x-csrf-token")):
         raise CsrfFailed
@@ -206,4 +271,8 @@ ApiLang = Annotated[str, Depends(api_lang)]
 SubmittedForm = Annotated[FormData, Depends(form_data)]
 CurrentSignIn = Annotated[SignIn | None, Depends(current_sign_in)]
 Csrf = Depends(csrf_protect)
+PagePerson = Depends(page_person)
 ApiGuard = Depends(api_guard)
+
+# The parameters `UnitOfWorkRoute` fills in a route's own thread, and what each is given.
+_PERSON_PARAMETERS = {CurrentUser: "anyone", PageUser: "user", CurrentSignIn: "sign_in"}

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import select
 
@@ -20,7 +20,7 @@ from gennation.platform.accounts.models import REGIONS, User
 from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute,
-    client_address, current_user,
+    client_address, PagePerson,
 )
 from gennation.platform import files as uploads
 from gennation.platform.errors import InvalidField, NotFound, validated
@@ -41,7 +41,7 @@ from gennation.tournament.schemas import (
     TaskFiles, TaskOut,
 )
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/tournament", tags=["tournament"])
 
 STATUS_NAMES = {

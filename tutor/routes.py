@@ -16,14 +16,14 @@ from gennation.frontend.rendering import is_htmx, render, render_fragment
 from gennation.platform.accounts.models import Role
 from gennation.platform.database import Database
 from gennation.platform.deps import (
-    ApiUser, Csrf, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, current_user, require_role,
+    ApiUser, Csrf, DbSession, Id, PageLang, PageUser, UnitOfWorkRoute, PagePerson, require_role,
 )
 from gennation.platform.errors import DomainError
 from gennation.platform.i18n import gettext
 from gennation.tutor import service
 from gennation.tutor.schemas import AskIn, AskOut, RatingIn
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/tutor", tags=["tutor"])
 
 

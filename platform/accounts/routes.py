@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from gennation.courses import service as courses
@@ -17,14 +17,14 @@ from gennation.platform.accounts.vocabulary import CATEGORY_NAMES, REGION_NAMES,
 from gennation.platform import personal_data
 from gennation.platform.deps import (
     ApiGuard, ApiLang, ApiUser, Csrf, CurrentSignIn, DbSession, Id, PageLang, PageUser, SubmittedForm,
-    UnitOfWorkRoute, client_address, current_user,
+    UnitOfWorkRoute, client_address, PagePerson,
 )
 from gennation.platform.errors import InvalidField
 from gennation.platform.i18n import N_, content_language, gettext
 from gennation.platform.institutions import directory
 from gennation.platform.institutions.models import Institution
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["accounts"], dependencies=[ApiGuard])
 
 

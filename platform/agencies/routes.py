@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from gennation.frontend.rendering import render
@@ -17,7 +17,7 @@ from gennation.platform.agencies.schemas import (
     PersonOut, RemindedOut, ReportOut, StaffOut, StaffRowError,
 )
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, current_user,
+    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, PagePerson,
 )
 from gennation.platform import files
 from gennation.platform.errors import InvalidField
@@ -26,7 +26,7 @@ from gennation.platform.institutions import directory
 from gennation.platform.institutions import service as institutions
 from gennation.platform.institutions.assignments import as_utc, local_text
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["agencies"])
 
 def _uploads(request: Request) -> FilePath:

@@ -13,12 +13,12 @@ from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.vocabulary import ROLE_NAMES
 from gennation.platform.audit import service
 from gennation.platform.audit.schemas import AuditEventOut, AuditPageOut
-from gennation.platform.deps import ApiUser, DbSession, PageLang, UnitOfWorkRoute, current_user, require_role
+from gennation.platform.deps import ApiUser, DbSession, PageLang, UnitOfWorkRoute, PagePerson, require_role
 from gennation.platform.errors import Forbidden, InvalidField
 from gennation.platform.i18n import N_, gettext
 from gennation.tournament.routes import STATUS_NAMES
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["audit"])
 
 

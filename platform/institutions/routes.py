@@ -20,7 +20,7 @@ from gennation.platform.accounts import first_time
 from gennation.platform.accounts.models import Role, User
 from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGION_NAMES
 from gennation.platform.deps import (
-    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, current_user,
+    ApiLang, ApiUser, Csrf, DbSession, Id, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute, PagePerson,
     require_role,
 )
 from gennation.platform import files
@@ -33,7 +33,7 @@ from gennation.platform.institutions.schemas import (
     TeacherInviteIn, TeacherInvitedOut, TeacherOut,
 )
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["classes"])
 
 

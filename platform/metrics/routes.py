@@ -18,7 +18,7 @@ from gennation.platform.accounts.models import Role
 from gennation.platform.accounts.vocabulary import INSTITUTION_KIND_NAMES, REGION_NAMES
 from gennation.platform.deps import (
     ApiLang, ApiUser, Csrf, CurrentUser, DbSession, PageLang, PageUser, SubmittedForm, UnitOfWorkRoute,
-    current_user, require_role,
+    PagePerson, require_role,
 )
 from gennation.platform import files
 from gennation.platform.errors import Forbidden
@@ -33,7 +33,7 @@ from gennation.platform.metrics.schemas import (
     PopulationRowError,
 )
 
-pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[Depends(current_user)])
+pages = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False, dependencies=[PagePerson])
 api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["indicators"])
 ALMATY = ZoneInfo("Asia/Almaty")
 Year = Annotated[int | None, Query(ge=service.FIRST_YEAR, le=2100)]

@@ -1,12 +1,18 @@
 """How a request lives: one unit of work, a free event loop, errors mapped in one place, public pages
 that caches can keep, and a burst that queues instead of failing."""
 import asyncio
+import base64
+import gzip
 import inspect
+import json
 import threading
 import time
+from typing import get_type_hints
 
+import anyio.to_thread
 import httpx
 import pytest
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from fastapi.routing import APIRoute
 from sqlalchemy import event
@@ -15,9 +21,10 @@ from sqlmodel import select
 from gennation.courses import service as courses
 from gennation.courses.models import CourseCompletion, QuizAttempt
 from gennation.platform.accounts.models import User
-from gennation.platform.deps import UnitOfWorkRoute, get_session
+from gennation.platform import deps
+from gennation.platform.deps import DbSession, PagePerson, UnitOfWorkRoute, get_session
 from tests.browser import serve
-from tests.conftest import api_token, register, run_async
+from tests.conftest import api_token, csrf_of, register, run_async
 from tests.courses.answering import api_answers
 from tests.courses.test_service import PERFECT
 
@@ -38,43 +45,101 @@ def _dependencies(dependant):
         yield from _dependencies(sub)
 
 
+def _takes_the_unit_of_work(route) -> bool:
+    """Whether the route, as written, takes the request's unit of work (`DbSession`)."""
+    endpoint = inspect.unwrap(route.endpoint)
+    return DbSession in get_type_hints(endpoint, include_extras=True).values()
+
+
 def test_no_async_route_uses_the_request_session(app):
     """Async routes wait (for the model, a queue, a stream): they must not hold a session while they do."""
     routes = list(_api_routes(app.router.routes))
-    waiting = [route for route in routes if inspect.iscoroutinefunction(route.endpoint)]
-    assert {r.path for r in waiting} >= {"/api/v1/tutor/ask", "/{lang}/tutor/stream/{message_id}"}
-    assert [r.path for r in waiting if get_session in _dependencies(r.dependant)] == []
-    assert sum(get_session in _dependencies(r.dependant) for r in routes) > 20  # the check can see sessions
+    written_async = [r for r in routes if inspect.iscoroutinefunction(inspect.unwrap(r.endpoint))]
+    assert {r.path for r in written_async} >= {"/api/v1/tutor/ask", "/{lang}/tutor/stream/{message_id}"}
+    assert [r.path for r in written_async if _takes_the_unit_of_work(r) or get_session in _dependencies(r.dependant)] == []
+    assert sum(_takes_the_unit_of_work(r) for r in routes) > 20  # the check can see sessions
 
 
-def test_every_plain_route_with_a_session_commits_it_in_its_own_thread(app):
-    """Each router uses UnitOfWorkRoute (a new router that forgets it would cost every page one trip more)."""
-    plain = [r for r in _api_routes(app.router.routes)
-             if not inspect.iscoroutinefunction(r.endpoint) and get_session in _dependencies(r.dependant)]
-    assert len(plain) > 20
-    assert [r.path for r in plain if not isinstance(r, UnitOfWorkRoute) or not hasattr(r.endpoint, "__wrapped__")] == []
+def test_every_route_with_a_session_runs_in_one_trip_to_the_thread_pool(app):
+    """Each router uses UnitOfWorkRoute (a new router that forgets it would cost every signed-in page a
+    trip and a transaction more): no route is left to FastAPI's own session dependency."""
+    routes = list(_api_routes(app.router.routes))
+    with_session = [r for r in routes if _takes_the_unit_of_work(r)]
+    assert len(with_session) > 20
+    assert [r.path for r in with_session if not getattr(r, "runs_in_one_trip", False)] == []
+    assert [r.path for r in routes if get_session in _dependencies(r.dependant)] == []
 
 
-def test_a_signed_in_page_is_committed_in_the_thread_that_built_it(app, learner, monkeypatch):
-    threads = {"route": set(), "commit": set()}
-    built = courses.learner_state
+def test_a_signed_in_page_is_read_and_committed_in_the_thread_that_built_it(app, learner, monkeypatch):
+    """The person, the page's queries and the commit: one thread, one transaction."""
+    threads = {"person": set(), "route": set(), "commit": set()}
+    built, looked_up = courses.learner_state, deps.signed_in
 
     def learner_state(*args, **kwargs):
         threads["route"].add(threading.get_ident())
         return built(*args, **kwargs)
 
+    def signed_in(*args, **kwargs):
+        threads["person"].add(threading.get_ident())
+        return looked_up(*args, **kwargs)
+
     monkeypatch.setattr(courses, "learner_state", learner_state)
+    monkeypatch.setattr(deps, "signed_in", signed_in)
 
     def on_commit(_connection):
-        if threads["route"]:  # the sign-in lookup before the route commits its own short unit of work
-            threads["commit"].add(threading.get_ident())
+        threads["commit"].add(threading.get_ident())
 
     event.listen(app.state.engine, "commit", on_commit)
     try:
         assert learner.get(LESSON).status_code == 200
     finally:
         event.remove(app.state.engine, "commit", on_commit)
-    assert len(threads["route"]) == 1 and threads["commit"] == threads["route"]
+    assert len(threads["route"]) == 1 and threads["person"] == threads["commit"] == threads["route"]
+
+
+def test_a_signed_in_page_takes_one_trip_to_the_thread_pool(app, learner, monkeypatch):
+    trips = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(function, *args, **kwargs):
+        trips.append(function)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    page = learner.get(LESSON)
+    assert page.status_code == 200 and "/kk/logout" in page.text  # signed in, and shown so
+    assert len(trips) == 1
+
+
+def test_a_route_without_a_person_parameter_still_knows_who_is_signed_in(app, learner):
+    """Pages draw the menu from the person of the request, whether or not the route asked for them."""
+    router = APIRouter(route_class=UnitOfWorkRoute, dependencies=[PagePerson])
+
+    @router.get("/test-only/who")
+    def who(request: Request, session: DbSession) -> dict:
+        user = request.state.user
+        return {"username": user.username if user else None}
+
+    app.include_router(router)
+    assert learner.get("/test-only/who").json() == {"username": "aliya"}
+    assert TestClient(app).get("/test-only/who").json() == {"username": None}
+
+
+def test_a_page_for_signed_in_people_sends_an_ended_sign_in_to_the_login_page(app, learner):
+    """The person is read in the route's thread: an ended sign-in is refused there, and its cookie cleared."""
+    assert learner.get("/kk/account").status_code == 200
+    token = csrf_of(learner.get("/kk/account").text)
+    ended = dict(learner.cookies)
+    assert learner.post("/kk/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    stale = TestClient(app, cookies=ended)
+    answer = stale.get("/kk/account", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/kk/login")
+    assert "sid" not in _session_of(answer.cookies.get("gn_session", ""))
+
+
+def _session_of(cookie: str) -> dict:
+    payload = cookie.split(".", 1)[0]
+    return json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4))) if payload else {}
 
 
 def test_a_route_that_raises_commits_nothing(app, session, learner, monkeypatch):
@@ -219,3 +284,13 @@ def test_a_savepoint_that_opens_the_transaction_does_not_commit_it_early(app):
         raise RuntimeError("the request fails after the savepoint")
     with db.unit_of_work() as session:
         assert session.exec(text("SELECT count(*) FROM savepoint_probe")).one()[0] == 0
+
+
+def test_pages_are_gzipped_in_the_standard_format(learner):
+    """zlib-ng deflates the pages: what it sends is gzip that the standard library (any browser) reads."""
+    plain = learner.get(LESSON, headers={"Accept-Encoding": "identity"})
+    with learner.stream("GET", LESSON, headers={"Accept-Encoding": "gzip"}) as packed:
+        assert packed.headers["content-encoding"] == "gzip"
+        raw = b"".join(packed.iter_raw())
+    assert "content-encoding" not in plain.headers and len(raw) < len(plain.content) / 2
+    assert gzip.decompress(raw) == plain.content
