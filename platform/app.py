@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from gennation.frontend.page_cache import PublicPageCache
 from gennation.frontend.rendering import STATIC_DIR, error_response, is_htmx, request_language, wants_json
 from gennation.platform.database import Database
-from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_address
+from gennation.platform.deps import ApiGuard, CsrfFailed, LoginRequired, clean_address, current_user
 from gennation.platform.limits import counters_for
 from gennation.platform.middleware import BodyGuard, GZip, SecurityHeaders, UnsafeText, security_headers
 from gennation.platform import logs, observability
@@ -26,9 +26,21 @@ from gennation.platform.settings import Settings, get_settings
 
 log = logging.getLogger("gennation")
 
+async def _show_who_is_signed_in(request: Request) -> None:
+    """An error page raised before its route read the person (a language that is not ours, a malformed
+    address, an expired form) still shows who is signed in."""
+    if hasattr(request.state, "user") or wants_json(request) or is_htmx(request):
+        return
+    try:
+        await current_user(request)
+    except Exception:  # noqa: BLE001 - an error page already: it shows nobody rather than failing
+        request.state.user = None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
+        await _show_who_is_signed_in(request)
         lang = request_language(request)
         message = gettext(lang, exc.message, **exc.values)
         detail, headers = None, None
@@ -41,6 +53,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UnsafeText)
     async def unsafe_text(request: Request, exc: UnsafeText):
+        await _show_who_is_signed_in(request)
         lang = request_language(request)
         message = gettext(lang, "This field contains characters that cannot be kept (a NUL or a broken letter).")
         detail = [{"loc": [exc.where, *exc.field.split(".")], "msg": message, "type": "value_error"}]
@@ -49,6 +62,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         """Errors of the framework itself: no such route, method not allowed."""
+        await _show_who_is_signed_in(request)
         return error_response(request, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -56,6 +70,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if wants_json(request):
             errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
             return JSONResponse({"detail": errors}, status_code=422)
+        await _show_who_is_signed_in(request)
         return error_response(request, 404)  # a page address with a malformed part is no page of ours
 
     @app.exception_handler(LoginRequired)
@@ -71,6 +86,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed):
+        await _show_who_is_signed_in(request)
         lang = request_language(request)
         return error_response(request, 403, gettext(lang, "Please go back, reload the page and send the form again."),
                               title="The form has expired")

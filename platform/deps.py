@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from gennation.platform import limits
 from gennation.platform.accounts.models import Role, SignIn, User
 from gennation.platform.accounts.service import signed_in
+from gennation.platform.database import commit
 from gennation.platform.errors import Forbidden, NotFound, RateLimited
 from gennation.platform.i18n import N_, negotiate
 from gennation.platform.middleware import UnsafeText, unsafe
@@ -69,10 +70,13 @@ def _look_up_person(session: Session, request: Request, secret: str, by: str) ->
     found = signed_in(session, secret)
     if found is None and by == "cookie":
         del request.session["sid"]  # an ended sign-in: the browser gets a clean cookie back
-    if found is not None:
-        session.flush()  # a refreshed "last seen" is written in this unit of work
-        for row in found:
-            session.expunge(row)
+    if session.new or session.dirty or session.deleted:
+        # The sign-in's own bookkeeping (a "last seen" every few minutes, an expired row removed) is kept
+        # whatever the route does, and committed now, so that SQLite's one write lock and PostgreSQL's row
+        # lock are not held through the page.
+        commit(session)
+    for row in found or ():
+        session.expunge(row)
     request.state.user, request.state.sign_in = found or (None, None)
     request.state.signed_in_by = by if found else None
     return request.state.user
@@ -141,7 +145,16 @@ class UnitOfWorkRoute(APIRoute):
             session_name = next((name for name, kind in hints.items() if kind == DbSession), None)
             if session_name:
                 endpoint, self.runs_in_one_trip = _in_one_trip(endpoint, hints, session_name), True
+                if PageUser in hints.values():  # nobody signed in: refused before the request is read
+                    options["dependencies"] = [*(options.get("dependencies") or []), Depends(_someone)]
         super().__init__(path, endpoint, **options)
+
+
+async def _someone(request: Request) -> None:
+    """A route for signed-in people, asked without any sign-in secret: sent to sign in at once, before
+    its parameters are checked and without a database slot (an ended sign-in is refused in the route)."""
+    if _secret(request)[0] is None:
+        raise LoginRequired
 
 
 def _in_one_trip(endpoint: Callable, hints: dict, session_name: str) -> Callable:
@@ -160,7 +173,15 @@ def _in_one_trip(endpoint: Callable, hints: dict, session_name: str) -> Callable
             if given == "user" and user is None:
                 raise LoginRequired
             arguments[name] = request.state.sign_in if given == "sign_in" else user
-        return endpoint(**arguments, **{session_name: session})
+        try:
+            return endpoint(**arguments, **{session_name: session})
+        except BaseException:
+            # A route that changed the person added it back: take it out again before the rollback
+            # expires it, so that the error page can still show who is signed in.
+            for row in (request.state.user, request.state.sign_in):
+                if row is not None and row in session:
+                    session.expunge(row)
+            raise
 
     @functools.wraps(endpoint)
     async def route(**arguments):

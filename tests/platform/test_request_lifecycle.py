@@ -7,6 +7,7 @@ import inspect
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import get_type_hints
 
 import anyio.to_thread
@@ -16,11 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from fastapi.routing import APIRoute
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import select, update
 
 from gennation.courses import service as courses
 from gennation.courses.models import CourseCompletion, QuizAttempt
-from gennation.platform.accounts.models import User
+from gennation.platform.accounts.models import SignIn, User
 from gennation.platform import deps
 from gennation.platform.deps import DbSession, PagePerson, UnitOfWorkRoute, get_session
 from tests.browser import serve
@@ -152,7 +153,9 @@ def test_a_route_that_raises_commits_nothing(app, session, learner, monkeypatch)
 
     monkeypatch.setattr(courses, "note_lesson_opened", fail)
     quiet = TestClient(app, raise_server_exceptions=False, cookies=learner.cookies)
-    assert quiet.get(LESSON).status_code == 500
+    failed = quiet.get(LESSON)
+    assert failed.status_code == 500
+    assert "<html" in failed.text and "/kk/logout" in failed.text  # our error page, for the person signed in
     session.expire_all()
     assert "Өзгертілмеуі тиіс" not in [u.display_name for u in session.exec(select(User))]
 
@@ -243,7 +246,7 @@ def test_a_burst_of_200_signed_in_requests_is_answered_in_full(app, loaded):
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_a_signed_in_person_switching_language_changes_their_account_language(learner, session, lang):
     learner.get(f"/{lang}/language", params={"next": f"/{lang}/courses"})
-    from gennation.platform.accounts.models import User
+    from gennation.platform.accounts.models import SignIn, User
     assert session.exec(select(User.language).where(User.username == "aliya")).one() == lang
 
 
@@ -294,3 +297,39 @@ def test_pages_are_gzipped_in_the_standard_format(learner):
         raw = b"".join(packed.iter_raw())
     assert "content-encoding" not in plain.headers and len(raw) < len(plain.content) / 2
     assert gzip.decompress(raw) == plain.content
+
+
+def test_the_sign_ins_last_seen_is_committed_before_the_route_works(app, session, learner, monkeypatch):
+    """The sign-in's bookkeeping is not held through the page: SQLite has one write lock for everyone."""
+    old = datetime.now(UTC) - timedelta(hours=1)
+    session.exec(update(SignIn).values(last_seen_at=old))
+    session.commit()
+    seen_by_others = []
+    built = courses.learner_state
+
+    def learner_state(*args, **kwargs):
+        with app.state.db.unit_of_work() as other:  # another connection: sees only what is committed
+            seen_by_others.extend(other.exec(select(SignIn.last_seen_at)).all())
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(courses, "learner_state", learner_state)
+    assert learner.get(LESSON).status_code == 200
+    assert seen_by_others and all(_aware(moment) > old + timedelta(minutes=59) for moment in seen_by_others)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_route_for_signed_in_people_refuses_nobody_before_reading_the_request(client):
+    """401 (or the login page) before any 422: an anonymous caller learns nothing about the request's shape."""
+    answer = client.put("/api/v1/me", json={"display_name": 12345678})
+    assert answer.status_code == 401
+    page = client.get("/kk/account", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/kk/login")
+
+
+def test_an_error_before_the_route_still_shows_who_is_signed_in(learner):
+    """A language that is not ours is refused before the route reads the person: the page still shows them."""
+    missing = learner.get("/xx/courses")
+    assert missing.status_code == 404 and "/kk/logout" in missing.text
