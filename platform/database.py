@@ -9,8 +9,8 @@ out on the connection pool.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -75,10 +75,6 @@ def _finish(session: Session, succeeded: bool) -> None:
         session.close()
 
 
-def _has_work(session: Session) -> bool:
-    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
-
-
 class Database:
     """The engine of one process and the slots its sessions take."""
 
@@ -115,31 +111,16 @@ class Database:
         self._slots = None
 
     async def run(self, work: Callable[..., T], *args) -> T:
-        """`work(session, *args)` as one unit of work in the thread pool, from async code. Async routes
-        use this for their short database steps, never a session across an `await`."""
+        """`work(session, *args)` as one unit of work in the thread pool, from async code: every route that
+        takes the request's session (`platform.deps.UnitOfWorkRoute`), and the short database steps of
+        async routes, which never hold a session across an `await`. A client that goes away does not
+        cut it short: the thread commits or rolls back before the request ends."""
         async with self.slots:
             return await run_in_threadpool(self._run, work, args)
 
     def _run(self, work: Callable[..., T], args: tuple) -> T:
         with self.unit_of_work() as session:
             return work(session, *args)
-
-    @asynccontextmanager
-    async def request_unit_of_work(self) -> AsyncIterator[Session]:
-        """A request's unit of work, entered on the event loop: committed when the route returns, rolled
-        back when it raises. The session's own calls happen in plain `def` routes, in the thread pool."""
-        async with self.slots:
-            session, succeeded = self.session(), False
-            try:
-                yield session
-                succeeded = True
-            finally:
-                # Shielded: a client that went away must not leave the transaction open.
-                with anyio.CancelScope(shield=True):
-                    if _has_work(session) or succeeded and session.info.get("after_commit"):
-                        await run_in_threadpool(_finish, session, succeeded)
-                    else:
-                        session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

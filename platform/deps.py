@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, get_type_hints
 
 from fastapi import Depends, Path, Request
@@ -63,10 +63,21 @@ def _secret(request: Request) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _look_up_person(session: Session, request: Request, secret: str, by: str) -> User | None:
-    """The person a secret names, read in `session`; the result is kept on the request, detached from the
+def _unknown_person(request: Request) -> bool:
+    """Whether the person must still be read from the database (a request without a secret is nobody)."""
+    if hasattr(request.state, "user"):
+        return False
+    if _secret(request)[0] is None:
+        request.state.user = request.state.sign_in = request.state.signed_in_by = None
+        return False
+    return True
+
+
+def _look_up_person(session: Session, request: Request) -> None:
+    """The person the request's secret names, read in `session` and kept on the request, detached from the
     session (as if read in a unit of work of its own): a rollback would expire it, and the error page that
     follows one still shows who is signed in. A route that changes the person adds it back."""
+    secret, by = _secret(request)
     found = signed_in(session, secret)
     if found is None and by == "cookie":
         del request.session["sid"]  # an ended sign-in: the browser gets a clean cookie back
@@ -79,18 +90,6 @@ def _look_up_person(session: Session, request: Request, secret: str, by: str) ->
         session.expunge(row)
     request.state.user, request.state.sign_in = found or (None, None)
     request.state.signed_in_by = by if found else None
-    return request.state.user
-
-
-def _known_person(request: Request) -> tuple[bool, str | None, str | None]:
-    """Whether the person of this request is already known (or it carries no secret: nobody)."""
-    if hasattr(request.state, "user"):
-        return True, None, None
-    secret, by = _secret(request)
-    if secret is None:
-        request.state.user = request.state.sign_in = request.state.signed_in_by = None
-        return True, None, None
-    return False, secret, by
 
 
 async def current_user(request: Request) -> User | None:
@@ -99,10 +98,9 @@ async def current_user(request: Request) -> User | None:
     An anonymous request touches no database. A signed-in one reads the person in a short unit of work
     of its own, so that async routes (the tutor) never hold a session while they wait. (A plain `def`
     route that takes the unit of work reads the person in that unit of work instead: `UnitOfWorkRoute`.)"""
-    known, secret, by = _known_person(request)
-    if known:
-        return request.state.user
-    return await request.app.state.db.run(_look_up_person, request, secret, by)
+    if _unknown_person(request):
+        await request.app.state.db.run(_look_up_person, request)
+    return request.state.user
 
 
 async def current_sign_in(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> SignIn | None:
@@ -110,19 +108,16 @@ async def current_sign_in(request: Request, _user: Annotated[User | None, Depend
     return request.state.sign_in
 
 
-async def get_session(request: Request, _user: Annotated[User | None, Depends(current_user)]) -> AsyncIterator[Session]:
-    """The request's unit of work for a route outside `UnitOfWorkRoute` (see
-    `Database.request_unit_of_work`). It starts once the person is known, so a request never waits for a
-    second database slot while holding one."""
-    async with request.app.state.db.request_unit_of_work() as session:
-        yield session
+def get_session() -> Session:
+    """`DbSession` is filled in by `UnitOfWorkRoute`; a router without it gets no session, rather than a
+    second, slower way of running a request."""
+    raise RuntimeError("a route that takes DbSession must be on a router with route_class=UnitOfWorkRoute")
 
 
-# The request's unit of work, as a route parameter. In the routes of `UnitOfWorkRoute` (all of ours) it
-# is opened around the route in its thread; elsewhere `get_session` opens it. scope="function": either
-# way it ends when the route returns, before the response is sent (a stream that follows holds no
-# connection, and a failed commit is never reported as success).
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
+# The request's unit of work, as a route parameter: `UnitOfWorkRoute` opens it around the route, in its
+# thread, and it ends when the route returns, before the response is sent (a stream that follows holds
+# no connection, and a failed commit is never reported as success).
+DbSession = Annotated[Session, Depends(get_session)]
 
 
 class UnitOfWorkRoute(APIRoute):
@@ -167,8 +162,9 @@ def _in_one_trip(endpoint: Callable, hints: dict, session_name: str) -> Callable
         parameters.append(inspect.Parameter("_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
 
     def work(session: Session, request: Request, arguments: dict):
-        known, secret, by = _known_person(request)
-        user = request.state.user if known else _look_up_person(session, request, secret, by)
+        if _unknown_person(request):
+            _look_up_person(session, request)
+        user = request.state.user
         for name, given in people.items():
             if given == "user" and user is None:
                 raise LoginRequired

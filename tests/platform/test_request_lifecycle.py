@@ -246,7 +246,7 @@ def test_a_burst_of_200_signed_in_requests_is_answered_in_full(app, loaded):
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_a_signed_in_person_switching_language_changes_their_account_language(learner, session, lang):
     learner.get(f"/{lang}/language", params={"next": f"/{lang}/courses"})
-    from gennation.platform.accounts.models import SignIn, User
+    from gennation.platform.accounts.models import User
     assert session.exec(select(User.language).where(User.username == "aliya")).one() == lang
 
 
