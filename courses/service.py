@@ -8,12 +8,16 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, literal_column, null, or_, union_all
+from sqlalchemy import bindparam, case, event, literal_column, null, or_, union_all, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, func, select
@@ -138,14 +142,30 @@ def get_course(session: Session, slug: str) -> CourseOutline:
 
 # ---------------------------------------------------------------- a learner's state and progress
 
+@dataclass(frozen=True)
+class EnrolledCourse:
+    """An enrolment as progress reads it: plain values, kept between requests (see `learner_state`).
+    Code that changes an enrolment gets its row from `enroll`."""
+
+    id: int
+    course_id: int
+    last_lesson_id: int | None
+    last_opened_at: datetime | None
+    completed_at: datetime | None
+
+
 @dataclass
 class LearnerState:
-    """What one learner has done in every course, read in two queries whatever the number of courses."""
+    """What one learner has done in every course, read in two queries whatever the number of courses.
+    An enrolment is an `EnrolledCourse`, or its row once this unit of work has taken it to change it."""
 
     user_id: int | None
     read: set[int] = field(default_factory=set)
     scores: dict[int, tuple[float, bool]] = field(default_factory=dict)  # quiz id: (best score, ever passed)
-    enrollments: dict[int, Enrollment] = field(default_factory=dict)  # course id: enrolment
+    enrollments: dict[int, EnrolledCourse | Enrollment] = field(default_factory=dict)  # course id: enrolment
+
+    def copy(self) -> LearnerState:
+        return LearnerState(self.user_id, set(self.read), dict(self.scores), dict(self.enrollments))
 
 
 # Built once: on every signed-in page, building the statements cost more than running them. Lessons read
@@ -157,22 +177,67 @@ _DONE = union_all(
            func.max(case((col(QuizAttempt.passed), 1), else_=0)))
     .where(QuizAttempt.user_id == bindparam("user_id"), col(QuizAttempt.graded_at).is_not(None))
     .group_by(QuizAttempt.quiz_id))
-_ENROLLED = select(Enrollment).where(Enrollment.user_id == bindparam("user_id"))
+_ENROLLED = select(Enrollment.id, Enrollment.course_id, Enrollment.last_lesson_id, Enrollment.last_opened_at,
+                   Enrollment.completed_at).where(Enrollment.user_id == bindparam("user_id"))
+
+# Every signed-in page needs the learner's state, which changes only when they learn. A process keeps it
+# under the learner's progress stamp (read with the person, so a hit costs no query), and any change of
+# these rows through the ORM replaces the stamp in the same flush (`_replace_progress_stamps`). One cache
+# per engine, as for the catalogue; the oldest entries go first.
+_PROGRESS_ROWS = (Enrollment, LessonProgress, QuizAttempt)
+_KEPT_STATES = 20_000
+_states: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple, LearnerState]]" = weakref.WeakKeyDictionary()
+_states_lock = threading.Lock()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _replace_progress_stamps(session: Session, _context, _instances) -> None:
+    """A flush that writes someone's progress gives them a new stamp, so no process reads the old state
+    again; this session, which may still hold the old stamp, reads progress from the database from now on."""
+    learners = {row.user_id for rows in (session.new, session.dirty, session.deleted) for row in rows
+                if isinstance(row, _PROGRESS_ROWS)}
+    if learners:
+        session.info["progress_written"] = True
+        users = User.__table__
+        session.connection().execute(update(users).where(users.c.id.in_(learners))
+                                     .values(progress_stamp=secrets.token_hex(8)))
 
 
 def learner_state(session: Session, user: User | None) -> LearnerState:
     if user is None:
         return LearnerState(None)
+    # Attempts are opened by a plain insert, which the stamp does not follow: an ungraded one counts nowhere.
+    key = (user.id, user.progress_stamp, catalogue(session).version)
+    kept = _kept_states(session)
+    if user.progress_stamp and not session.info.get("progress_written"):
+        with _states_lock:
+            state = kept.get(key)
+            if state is not None:
+                kept.move_to_end(key)
+                return state.copy()
     who = {"user_id": user.id}
     read, scores = set(), {}
     session.flush()  # the rows below are read past the ORM (no objects to build), so without its autoflush
-    for kind, item, best, passed in session.connection().execute(_DONE, who):
+    connection = session.connection()
+    for kind, item, best, passed in connection.execute(_DONE, who):
         if kind == "lesson":
             read.add(item)
         else:
             scores[item] = (best, bool(passed))
-    enrollments = {e.course_id: e for e in session.exec(_ENROLLED, params=who)}
-    return LearnerState(user.id, read, scores, enrollments)
+    enrollments = {row.course_id: EnrolledCourse(*row) for row in connection.execute(_ENROLLED, who)}
+    state = LearnerState(user.id, read, scores, enrollments)
+    if user.progress_stamp and not session.info.get("progress_written"):
+        with _states_lock:
+            kept[key] = state.copy()
+            if len(kept) > _KEPT_STATES:
+                kept.popitem(last=False)
+    return state
+
+
+def _kept_states(session: Session) -> OrderedDict:
+    engine = session.get_bind()
+    with _states_lock:
+        return _states.setdefault(engine, OrderedDict())
 
 
 @dataclass
@@ -264,14 +329,18 @@ def lesson_place(progress: CourseProgress, lesson: LessonOutline) -> LessonPlace
 
 
 def enroll(session: Session, user: User, course: CourseOutline, state: LearnerState | None = None) -> Enrollment:
-    """Enrol a learner (idempotent)."""
+    """Enrol a learner (idempotent); returns the enrolment's row, to change it."""
     state = state or learner_state(session, user)
     enrollment = state.enrollments.get(course.id)
+    if isinstance(enrollment, Enrollment):
+        return enrollment
     if enrollment is None:
         enrollment = Enrollment(user_id=user.id, course_id=course.id)
         session.add(enrollment)
         session.flush()
-        state.enrollments[course.id] = enrollment
+    else:
+        enrollment = session.get(Enrollment, enrollment.id)
+    state.enrollments[course.id] = enrollment
     return enrollment
 
 
@@ -290,6 +359,7 @@ def note_lesson_opened(session: Session, user: User, course: CourseOutline, less
     opened = _utc(enrollment.last_opened_at)
     if enrollment.last_lesson_id != lesson.id or (
             lesson.id not in state.read and (opened is None or now - opened > LESSON_READING_CAP)):
+        enrollment = enroll(session, user, course, state)
         enrollment.last_lesson_id = lesson.id
         enrollment.last_opened_at = now
         session.add(enrollment)

@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     # The interactive API documentation at /api/docs (served from the project's own files).
     api_docs: bool = True
     # Database sessions one web process holds at once; more requests wait their turn (never time out).
-    db_pool_size: int = Field(default=20, gt=0, le=200)
+    # Two: Python runs one thread at a time in a process, and more threads only queue for it (see
+    # `platform.database`); a second one overlaps the first one's waits on the database.
+    db_pool_size: int = Field(default=2, gt=0, le=200)
     # On SIGTERM a web process stops taking requests and lets those in flight (tutor streams too) finish for
     # this long before it cuts them (a cut stream keeps what was shown); below compose's stop_grace_period.
     shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=600)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -59,6 +60,10 @@ class User(SQLModel, table=True):
     # Anyone may register as a teacher; learners' data is shown to a teacher only once an admin, their
     # institution's coordinator or an operator (`gennation users set-role`) has vouched for them.
     teacher_confirmed_at: datetime | None = None
+    # Replaced whenever the person's enrolments, lessons read or graded attempts change (in the same flush):
+    # the key under which a process keeps their progress between pages (`courses.service.learner_state`).
+    # Random, so that no other person or database can ever have the same key.
+    progress_stamp: str | None = Field(default_factory=lambda: secrets.token_hex(8), max_length=16)
 
 
 class SignInKind(StrEnum):
@@ -81,8 +86,8 @@ class SignIn(SQLModel, table=True):
     expires_at: datetime
 
 
-personal_data.holds("profile", User, User.id, dump=lambda user: user.model_dump(exclude={"password_hash"}, mode="json"),
-                    single=True)
+personal_data.holds("profile", User, User.id, single=True,
+                    dump=lambda user: user.model_dump(exclude={"password_hash", "progress_stamp"}, mode="json"))
 personal_data.holds("signed_in_devices", SignIn, SignIn.user_id,
                     dump=lambda row: row.model_dump(exclude={"secret_hash"}, mode="json"))
 

@@ -287,6 +287,7 @@ def test_a_savepoint_that_opens_the_transaction_does_not_commit_it_early(app):
         raise RuntimeError("the request fails after the savepoint")
     with db.unit_of_work() as session:
         assert session.exec(text("SELECT count(*) FROM savepoint_probe")).one()[0] == 0
+        session.exec(text("DROP TABLE savepoint_probe"))  # PostgreSQL's test database outlives the test
 
 
 def test_pages_are_gzipped_in_the_standard_format(learner):
