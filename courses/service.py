@@ -182,8 +182,9 @@ _ENROLLED = select(Enrollment.id, Enrollment.course_id, Enrollment.last_lesson_i
 
 # Every signed-in page needs the learner's state, which changes only when they learn. A process keeps it
 # under the learner's progress stamp (read with the person, so a hit costs no query), and any change of
-# these rows through the ORM replaces the stamp in the same flush (`_replace_progress_stamps`). One cache
-# per engine, as for the catalogue; the oldest entries go first.
+# these rows through the ORM replaces the stamp in the same flush (`_replace_progress_stamps`). Attempts
+# are opened by a plain insert, which the stamp does not follow: an ungraded attempt counts nowhere. One
+# cache per engine, as for the catalogue; the least recently used entries go first.
 _PROGRESS_ROWS = (Enrollment, LessonProgress, QuizAttempt)
 _KEPT_STATES = 20_000
 _states: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple, LearnerState]]" = weakref.WeakKeyDictionary()
@@ -206,15 +207,14 @@ def _replace_progress_stamps(session: Session, _context, _instances) -> None:
 def learner_state(session: Session, user: User | None) -> LearnerState:
     if user is None:
         return LearnerState(None)
-    # Attempts are opened by a plain insert, which the stamp does not follow: an ungraded one counts nowhere.
-    key = (user.id, user.progress_stamp, catalogue(session).version)
-    kept = _kept_states(session)
-    if user.progress_stamp and not session.info.get("progress_written"):
+    keep = bool(user.progress_stamp) and not session.info.get("progress_written")
+    if keep:
+        key = (user.id, user.progress_stamp, catalogue(session).version)
         with _states_lock:
-            state = kept.get(key)
-            if state is not None:
+            kept = _states.setdefault(session.get_bind(), OrderedDict())
+            if key in kept:
                 kept.move_to_end(key)
-                return state.copy()
+                return kept[key].copy()
     who = {"user_id": user.id}
     read, scores = set(), {}
     session.flush()  # the rows below are read past the ORM (no objects to build), so without its autoflush
@@ -226,18 +226,12 @@ def learner_state(session: Session, user: User | None) -> LearnerState:
             scores[item] = (best, bool(passed))
     enrollments = {row.course_id: EnrolledCourse(*row) for row in connection.execute(_ENROLLED, who)}
     state = LearnerState(user.id, read, scores, enrollments)
-    if user.progress_stamp and not session.info.get("progress_written"):
+    if keep:
         with _states_lock:
             kept[key] = state.copy()
             if len(kept) > _KEPT_STATES:
                 kept.popitem(last=False)
     return state
-
-
-def _kept_states(session: Session) -> OrderedDict:
-    engine = session.get_bind()
-    with _states_lock:
-        return _states.setdefault(engine, OrderedDict())
 
 
 @dataclass

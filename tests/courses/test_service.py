@@ -176,3 +176,67 @@ def test_a_web_process_trusts_the_course_versions_it_read_for_the_recheck_window
         assert after is not before and dict(after.version)[before.version[0][0]] == "v-next"
     finally:
         web.dispose()
+
+
+def _person(db, user_id):
+    """The person as a request reads them: fresh, in a unit of work of its own, with their progress stamp."""
+    from gennation.platform.accounts.models import User
+    with db.unit_of_work() as s:
+        person = s.get(User, user_id)
+        s.expunge(person)
+    return person
+
+
+def _read_lessons(db, user_id):
+    from tests.conftest import count_queries
+    person = _person(db, user_id)
+    with db.unit_of_work() as s, count_queries(db.engine) as statements:
+        state = service.learner_state(s, person)
+    progress_queries = [q for q in statements if "lessonprogress" in q or "FROM enrollment" in q]
+    return state.read, len(progress_queries)
+
+
+def test_a_learners_state_is_read_once_and_again_after_each_change_of_their_progress(app, session, loaded, user):
+    db, lessons = app.state.db, loaded.lessons
+    session.commit()
+    assert _read_lessons(db, user.id) == (set(), 2)
+    assert _read_lessons(db, user.id) == (set(), 0)  # kept: nothing changed
+    with db.unit_of_work() as s:  # another request, or another process, marks a lesson read
+        service.mark_lesson_read(s, _person(db, user.id), loaded, lessons[0])
+    assert _read_lessons(db, user.id) == ({lessons[0].id}, 2)  # a new stamp: read again
+    with db.unit_of_work() as s:  # a graded attempt changes it too
+        person = _person(db, user.id)
+        attempt = service.open_attempt(s, person, quiz(s, loaded))
+        grade(s, person, attempt, PERFECT)
+    person = _person(db, user.id)
+    with db.unit_of_work() as s:
+        assert service.learner_state(s, person).scores[quiz(s, loaded).id] == (100.0, True)
+
+
+def test_a_kept_state_is_not_changed_by_the_caller_that_got_it(app, session, loaded, user):
+    db = app.state.db
+    session.commit()
+    _read_lessons(db, user.id)
+    person = _person(db, user.id)
+    with db.unit_of_work() as s:
+        service.learner_state(s, person).read.add(loaded.lessons[0].id)  # as mark_lesson_read does
+    assert _read_lessons(db, user.id) == (set(), 0)
+
+
+def test_a_person_without_a_progress_stamp_has_their_progress_read_every_time(app, session, loaded, user):
+    user.progress_stamp = None  # as everyone registered before stamps existed
+    session.add(user)
+    session.commit()
+    assert _read_lessons(app.state.db, user.id)[1] == 2
+    assert _read_lessons(app.state.db, user.id)[1] == 2
+
+
+def test_a_unit_of_work_that_changed_progress_reads_it_from_the_database_from_then_on(app, session, loaded, user):
+    db, first = app.state.db, loaded.lessons[0]
+    session.commit()
+    person = _person(db, user.id)
+    _read_lessons(db, user.id)  # kept under the stamp `person` still carries
+    with db.unit_of_work() as s:
+        service.mark_lesson_read(s, person, loaded, first)
+        s.flush()
+        assert first.id in service.learner_state(s, person).read

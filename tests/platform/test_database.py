@@ -39,3 +39,35 @@ def test_only_a_connection_that_sat_idle_is_pinged(postgres_migrated, monkeypatc
         assert len(pings) == 1
     finally:
         engine.dispose()
+
+
+def transaction_status(session) -> str:
+    return session.connection().connection.dbapi_connection.info.transaction_status.name
+
+
+def test_a_unit_of_work_opens_its_transaction_at_its_first_write(postgres_migrated):
+    from gennation.platform.database import Database
+    db = Database(postgres_migrated, pool_size=1)
+    try:
+        with db.unit_of_work() as session:
+            session.exec(text("CREATE TABLE IF NOT EXISTS uow_probe (n INTEGER)"))
+            session.exec(text("DELETE FROM uow_probe"))
+        with db.unit_of_work() as session:
+            session.exec(text("SELECT count(*) FROM uow_probe"))
+            assert transaction_status(session) == "IDLE"  # a read: no BEGIN, no COMMIT
+            session.exec(text("INSERT INTO uow_probe VALUES (1)"))
+            assert transaction_status(session) == "INTRANS"
+            session.exec(text("SELECT count(*) FROM uow_probe"))
+            assert transaction_status(session) == "INTRANS"  # reads its own write, in the transaction
+        with pytest.raises(RuntimeError), db.unit_of_work() as session:
+            session.exec(text("INSERT INTO uow_probe VALUES (2)"))
+            session.exec(text("INSERT INTO uow_probe VALUES (3)"))
+            raise RuntimeError("the request fails after two writes")
+        with db.unit_of_work() as session:
+            assert transaction_status(session) == "IDLE"  # the connection came back outside a transaction
+            assert session.exec(text("SELECT n FROM uow_probe")).all() == [(1,)]  # both writes taken back
+            session.exec(text("SELECT n FROM uow_probe FOR UPDATE")).all()
+            assert transaction_status(session) == "INTRANS"  # a locking read holds its locks to the end
+            session.exec(text("DROP TABLE uow_probe"))
+    finally:
+        db.dispose()
