@@ -207,6 +207,9 @@ def _replace_progress_stamps(session: Session, _context, _instances) -> None:
 def learner_state(session: Session, user: User | None) -> LearnerState:
     if user is None:
         return LearnerState(None)
+    # Pending changes first: a flush that writes this learner's progress marks the session, which then
+    # neither reads the kept state (it lacks them) nor keeps its own (they are not committed yet).
+    session.flush()
     keep = bool(user.progress_stamp) and not session.info.get("progress_written")
     if keep:
         key = (user.id, user.progress_stamp, catalogue(session).version)
@@ -217,8 +220,7 @@ def learner_state(session: Session, user: User | None) -> LearnerState:
                 return kept[key].copy()
     who = {"user_id": user.id}
     read, scores = set(), {}
-    session.flush()  # the rows below are read past the ORM (no objects to build), so without its autoflush
-    connection = session.connection()
+    connection = session.connection()  # plain rows past the ORM (no objects to build), flushed above
     for kind, item, best, passed in connection.execute(_DONE, who):
         if kind == "lesson":
             read.add(item)

@@ -12,13 +12,16 @@ lock (measured: a signed-in page cost 25-35 % more CPU with 20 at once than with
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import monotonic
 from typing import TypeVar
 
 import anyio
+from anyio import from_thread
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -35,9 +38,10 @@ def utcnow() -> datetime:
 PING_AFTER_IDLE_SECONDS = 10.0
 
 
-def make_engine(url: str, pool_size: int = 20, ping_after: float = PING_AFTER_IDLE_SECONDS) -> Engine:
+def make_engine(url: str, pool_size: int = 2, ping_after: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     # A few connections beyond the slots serve work outside requests (in-process tasks, health checks).
-    pool = {"pool_size": pool_size + 2, "max_overflow": 5, "pool_timeout": 30}
+    # The last one returned is handed out first, so the spare ones idle and the busy ones need no ping.
+    pool = {"pool_size": pool_size + 2, "max_overflow": 5, "pool_timeout": 30, "pool_use_lifo": True}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
@@ -67,7 +71,7 @@ def make_engine(url: str, pool_size: int = 20, ping_after: float = PING_AFTER_ID
 # Statements that may run outside a transaction: plain reads. Anything else (writes, DDL, savepoints,
 # locking reads) opens the unit of work's transaction first.
 _PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
-_LOCKS = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b|pg_advisory", re.IGNORECASE)
+_LOCKS = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b|advisory", re.IGNORECASE)
 
 
 def _begin_at_the_first_write(engine: Engine) -> None:
@@ -82,8 +86,9 @@ def _begin_at_the_first_write(engine: Engine) -> None:
         dbapi_connection.autocommit = True
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _begin_before_writing(_connection, cursor, statement, *_args):
-        if cursor.connection.autocommit and (not _PLAIN_READ.match(statement) or _LOCKS.search(statement)):
+    def _begin_before_writing(connection, cursor, statement, *_args):
+        if (cursor.connection.autocommit and (not _PLAIN_READ.match(statement) or _LOCKS.search(statement))
+                and connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"):
             cursor.connection.autocommit = False  # psycopg sends BEGIN before this statement
 
     @event.listens_for(engine, "checkin")
@@ -135,10 +140,46 @@ def _finish(session: Session, succeeded: bool) -> None:
         session.close()
 
 
+@dataclass(eq=False)
+class _Slot:
+    """One unit of work's hold on a slot (a borrower of `Database.slots`)."""
+
+    limiter: anyio.CapacityLimiter
+    held: bool = True
+
+
+_this_thread = threading.local()  # .slot: the slot of the unit of work this thread runs for `Database.run`
+# Units of work that may be out of their slot at once. Each keeps its connection meanwhile: the pool's
+# overflow (5) has room for them.
+_OUT_OF_SLOT = threading.BoundedSemaphore(4)
+
+
+@contextmanager
+def slot_lent() -> Iterator[None]:
+    """Lend this unit of work's slot to another one during slow work that uses no database (a password
+    hash: ~0.2 s of a core), then wait for a slot again. With two slots a process, a class signing in at
+    once would otherwise hold up every page. Outside `Database.run`, or with enough units already out
+    (never waiting for that: a unit holding a slot must not wait on one that wants it back), it does nothing."""
+    slot = getattr(_this_thread, "slot", None)
+    if slot is None or not _OUT_OF_SLOT.acquire(blocking=False):
+        yield
+        return
+    try:
+        from_thread.run_sync(slot.limiter.release_on_behalf_of, slot)
+        slot.held = False
+        try:
+            yield
+        finally:
+            from_thread.run(slot.limiter.acquire_on_behalf_of, slot)
+            slot.held = True
+    finally:
+        _OUT_OF_SLOT.release()
+
+
 class Database:
     """The engine of one process and the slots its sessions take."""
 
-    def __init__(self, url: str, pool_size: int = 20, content_recheck: float = 0.0):
+    def __init__(self, url: str, pool_size: int = 2, content_recheck: float = 0.0):
         self.engine = make_engine(url, pool_size)
         self.pool_size = pool_size
         self.content_recheck = content_recheck  # see courses.outline.catalogue
@@ -175,12 +216,21 @@ class Database:
         takes the request's session (`platform.deps.UnitOfWorkRoute`), and the short database steps of
         async routes, which never hold a session across an `await`. A client that goes away does not
         cut it short: the thread commits or rolls back before the request ends."""
-        async with self.slots:
-            return await run_in_threadpool(self._run, work, args)
+        slot = _Slot(self.slots)
+        await self.slots.acquire_on_behalf_of(slot)
+        try:
+            return await run_in_threadpool(self._run, work, args, slot)
+        finally:
+            if slot.held:
+                self.slots.release_on_behalf_of(slot)
 
-    def _run(self, work: Callable[..., T], args: tuple) -> T:
-        with self.unit_of_work() as session:
-            return work(session, *args)
+    def _run(self, work: Callable[..., T], args: tuple, slot: _Slot) -> T:
+        _this_thread.slot = slot
+        try:
+            with self.unit_of_work() as session:
+                return work(session, *args)
+        finally:
+            _this_thread.slot = None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gennation.platform.database import slot_lent
 from gennation.platform.errors import Busy
 from gennation.platform.i18n import N_
 
@@ -26,12 +27,13 @@ PASSWORD_WAIT = 10.0
 
 @contextmanager
 def _password_core():
-    if not _password_cores.acquire(timeout=PASSWORD_WAIT):
-        raise Busy(N_("Many people are signing in right now. Please try again in a few seconds."), retry_after=5)
-    try:
-        yield
-    finally:
-        _password_cores.release()
+    with slot_lent():  # other people's pages go on meanwhile
+        if not _password_cores.acquire(timeout=PASSWORD_WAIT):
+            raise Busy(N_("Many people are signing in right now. Please try again in a few seconds."), retry_after=5)
+        try:
+            yield
+        finally:
+            _password_cores.release()
 
 
 def hash_password(password: str) -> str:

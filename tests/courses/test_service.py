@@ -8,7 +8,7 @@ from gennation.courses.models import CourseCompletion, Lesson, Question, QuizAtt
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register
 from tests.conftest import REGISTRATION
-from tests.courses.answering import attempt_answers
+from tests.courses.answering import PERFECT_EXAM, attempt_answers
 
 PERFECT = {"pick-one": "a", "pick-many": ["b", "a"], "yes-no": "false", "how-many": "60.9",
            "put-in-order": ["collect", "train", "check"]}
@@ -238,5 +238,34 @@ def test_a_unit_of_work_that_changed_progress_reads_it_from_the_database_from_th
     _read_lessons(db, user.id)  # kept under the stamp `person` still carries
     with db.unit_of_work() as s:
         service.mark_lesson_read(s, person, loaded, first)
-        s.flush()
         assert first.id in service.learner_state(s, person).read
+
+
+def test_the_last_quiz_passed_after_a_page_was_seen_completes_the_course(app, session, loaded, user):
+    """The grade is not flushed yet when completion is decided: the kept state (without it) must not be used."""
+    db = app.state.db
+    session.commit()
+    for lesson in loaded.lessons:
+        with db.unit_of_work() as s:
+            service.mark_lesson_read(s, _person(db, user.id), loaded, lesson)
+    passing = [("basics-quiz", PERFECT), ("practice-quiz", {"p1": "a", "p2": "true"}), ("final-exam", PERFECT_EXAM)]
+    for number, (slug, answers) in enumerate(passing):
+        _read_lessons(db, user.id)  # a page seen before each quiz: the state is kept
+        with db.unit_of_work() as s:
+            person = _person(db, user.id)
+            grade(s, person, service.open_attempt(s, person, loaded.quiz(slug)), answers)
+            progress = service.progress_of(loaded, service.learner_state(s, person))
+            assert (progress.completed_at is not None) == (number == len(passing) - 1)
+    assert [c.user_id for c in session.exec(select(CourseCompletion))] == [user.id]
+
+
+def test_a_grade_rolled_back_is_not_kept(app, session, loaded, user):
+    db = app.state.db
+    session.commit()
+    with pytest.raises(RuntimeError), db.unit_of_work() as s:
+        person = _person(db, user.id)
+        attempt = service.open_attempt(s, person, quiz(s, loaded))
+        grade(s, person, attempt, PERFECT)  # its state read, with this uncommitted score
+        raise RuntimeError("the request fails after grading")
+    with db.unit_of_work() as s:
+        assert service.learner_state(s, _person(db, user.id)).scores == {}

@@ -1,4 +1,5 @@
-"""The engine's connections: PostgreSQL's are tested before use only after sitting idle."""
+"""The engine and its slots: PostgreSQL's connections are tested before use only after sitting idle, and open
+their transactions at the first write; a unit of work lends its slot while a password is hashed."""
 import time
 
 import pytest
@@ -6,7 +7,7 @@ from sqlalchemy import text
 
 from gennation.platform.database import make_engine
 
-pytestmark = pytest.mark.services
+postgresql = pytest.mark.services
 
 
 def backend_pid(engine) -> int:
@@ -14,6 +15,7 @@ def backend_pid(engine) -> int:
         return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
+@postgresql
 def test_a_connection_ended_while_idle_is_replaced_before_use(postgres_migrated):
     engine, other = make_engine(postgres_migrated, pool_size=1, ping_after=0.05), make_engine(postgres_migrated)
     try:
@@ -26,6 +28,7 @@ def test_a_connection_ended_while_idle_is_replaced_before_use(postgres_migrated)
         engine.dispose(), other.dispose()
 
 
+@postgresql
 def test_only_a_connection_that_sat_idle_is_pinged(postgres_migrated, monkeypatch):
     engine = make_engine(postgres_migrated, pool_size=1, ping_after=0.2)
     pings = []
@@ -45,6 +48,7 @@ def transaction_status(session) -> str:
     return session.connection().connection.dbapi_connection.info.transaction_status.name
 
 
+@postgresql
 def test_a_unit_of_work_opens_its_transaction_at_its_first_write(postgres_migrated):
     from gennation.platform.database import Database
     db = Database(postgres_migrated, pool_size=1)
@@ -71,3 +75,43 @@ def test_a_unit_of_work_opens_its_transaction_at_its_first_write(postgres_migrat
             session.exec(text("DROP TABLE uow_probe"))
     finally:
         db.dispose()
+
+
+@postgresql
+def test_a_connection_asked_for_autocommit_keeps_it(postgres_migrated):
+    """VACUUM (and CREATE INDEX CONCURRENTLY) refuse to run in a transaction: a connection that asks for
+    AUTOCOMMIT is never put into one by the first write."""
+    engine = make_engine(postgres_migrated, pool_size=1)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS vacuum_probe (n INTEGER)"))
+            connection.execute(text("VACUUM vacuum_probe"))
+            connection.execute(text("DROP TABLE vacuum_probe"))
+    finally:
+        engine.dispose()
+
+
+def test_a_unit_of_work_lends_its_slot_while_a_password_is_hashed(app, monkeypatch):
+    """Two slots a process: a class signing in at once must not hold up everyone else's pages."""
+    from gennation.platform import security
+    from tests.conftest import run_async
+    db, during = app.state.db, []
+
+
+    class Hasher:  # argon2's own hasher has read-only methods
+        def verify(self, *_):
+            during.append(db.slots.borrowed_tokens)
+            return True
+
+    monkeypatch.setattr(security, "_hasher", Hasher())
+
+    def sign_in_check(_session):
+        assert security.verify_password("a hash", "a password")
+        return db.slots.borrowed_tokens
+
+    async def request():
+        return await db.run(sign_in_check)
+
+    assert run_async(request()) == 1  # the slot is back before the unit of work goes on
+    assert during == [0]
+    assert db.slots.borrowed_tokens == 0
