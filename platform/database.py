@@ -101,8 +101,8 @@ def _begin_at_the_first_write(engine: Engine) -> None:
 def _ping_if_idle(engine: Engine, after: float) -> None:
     """Test a connection before use only when it has sat idle for `after` seconds: a server restart or an
     idle timeout ends those, and the pool replaces one that fails. A connection in steady use is not pinged
-    (SQLAlchemy's pre-ping would add a round trip to every unit of work, a sixth of a signed-in page's);
-    one that a restart ended while in use fails its request once, and the pool is then renewed."""
+    (SQLAlchemy's pre-ping adds a round trip to every unit of work: it would double a signed-in page's).
+    One that a restart ended while in use fails its request once, and the pool is then renewed."""
 
     @event.listens_for(engine, "checkin")
     def _note_idle_since(_dbapi_connection, record):
@@ -215,7 +215,8 @@ class Database:
         """`work(session, *args)` as one unit of work in the thread pool, from async code: every route that
         takes the request's session (`platform.deps.UnitOfWorkRoute`), and the short database steps of
         async routes, which never hold a session across an `await`. A client that goes away does not
-        cut it short: the thread commits or rolls back before the request ends."""
+        cut it short: the thread commits or rolls back before the request ends. The work may lend its slot
+        for a while (`slot_lent`)."""
         slot = _Slot(self.slots)
         await self.slots.acquire_on_behalf_of(slot)
         try:
