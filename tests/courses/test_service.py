@@ -5,9 +5,10 @@ from sqlmodel import select
 
 from gennation.courses import service
 from gennation.courses.models import CourseCompletion, Lesson, Question, QuizAttempt
+from gennation.platform.accounts.models import User
 from gennation.platform.accounts.schemas import RegistrationIn
 from gennation.platform.accounts.service import register
-from tests.conftest import REGISTRATION
+from tests.conftest import REGISTRATION, count_queries
 from tests.courses.answering import PERFECT_EXAM, attempt_answers
 
 PERFECT = {"pick-one": "a", "pick-many": ["b", "a"], "yes-no": "false", "how-many": "60.9",
@@ -157,7 +158,6 @@ def test_a_web_process_trusts_the_course_versions_it_read_for_the_recheck_window
                                                                                      course_sources, monkeypatch):
     from gennation.courses import outline
     from gennation.platform.database import Database
-    from tests.conftest import count_queries
     web = Database(settings.database_url, pool_size=2, content_recheck=2.0)  # another process, so to speak
     clock = [1000.0]
     monkeypatch.setattr(outline, "monotonic", lambda: clock[0])
@@ -180,7 +180,6 @@ def test_a_web_process_trusts_the_course_versions_it_read_for_the_recheck_window
 
 def _person(db, user_id):
     """The person as a request reads them: fresh, in a unit of work of its own, with their progress stamp."""
-    from gennation.platform.accounts.models import User
     with db.unit_of_work() as s:
         person = s.get(User, user_id)
         s.expunge(person)
@@ -188,7 +187,6 @@ def _person(db, user_id):
 
 
 def _read_lessons(db, user_id):
-    from tests.conftest import count_queries
     person = _person(db, user_id)
     with db.unit_of_work() as s, count_queries(db.engine) as statements:
         state = service.learner_state(s, person)

@@ -5,7 +5,9 @@ import time
 import pytest
 from sqlalchemy import text
 
-from gennation.platform.database import make_engine
+from gennation.platform import security
+from gennation.platform.database import Database, make_engine
+from tests.conftest import run_async
 
 postgresql = pytest.mark.services
 
@@ -25,7 +27,8 @@ def test_a_connection_ended_while_idle_is_replaced_before_use(postgres_migrated)
         time.sleep(0.1)
         assert backend_pid(engine) != first  # answered, by a new connection, without an error
     finally:
-        engine.dispose(), other.dispose()
+        engine.dispose()
+        other.dispose()
 
 
 @postgresql
@@ -50,7 +53,6 @@ def transaction_status(session) -> str:
 
 @postgresql
 def test_a_unit_of_work_opens_its_transaction_at_its_first_write(postgres_migrated):
-    from gennation.platform.database import Database
     db = Database(postgres_migrated, pool_size=1)
     try:
         with db.unit_of_work() as session:
@@ -93,10 +95,7 @@ def test_a_connection_asked_for_autocommit_keeps_it(postgres_migrated):
 
 def test_a_unit_of_work_lends_its_slot_while_a_password_is_hashed(app, monkeypatch):
     """Two slots a process: a class signing in at once must not hold up everyone else's pages."""
-    from gennation.platform import security
-    from tests.conftest import run_async
     db, during = app.state.db, []
-
 
     class Hasher:  # argon2's own hasher has read-only methods
         def verify(self, *_):
